@@ -1,0 +1,1 @@
+"""Experiment Explorer core: training recipes, run folders, the DuckDB index and the CLI (no Streamlit here)."""

@@ -1,0 +1,319 @@
+"""Incremental, idempotent ingestion of run folders into the index.
+
+Each sync reads only what is new: the metrics log from the byte offset reached last time (complete,
+checksummed lines only), and the JSON records and tables whose files changed. Rows and the new offset are
+written in one transaction, so a record is never counted twice. ``reindex`` is this same code on an empty
+index.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from core import metricfile, runfolder
+
+READ_BLOCK = 64 << 20  # metricfile's checksum arithmetic is exact for blocks under 2**26 bytes
+BATCH_BYTES = 32 << 20
+_COLUMNS = ["step", "name", "value", "time", "checksum"]
+_TYPES = {"step": pa.int64(), "name": pa.string(), "value": pa.float64(), "time": pa.float64()}
+
+
+@dataclass
+class IngestReport:
+    """What one sync did: records taken, lines skipped as corrupt (per run), runs whose records changed."""
+
+    records: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    runs_updated: int = 0
+
+
+@dataclass
+class _RunState:
+    key: int
+    offset: int = 0
+    records: int = 0
+    skipped: int = 0
+    record_sig: str = ""
+    tables_sig: str = ""
+    dir_mtime: int = 0
+    settled: bool = False
+
+
+def parse_records(valid: bytes) -> pa.Table:
+    """Parse validated metric lines (see metricfile) into a table of step, name, value, time."""
+    return pa_csv.read_csv(
+        io.BytesIO(valid),
+        read_options=pa_csv.ReadOptions(column_names=_COLUMNS),
+        parse_options=pa_csv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False, double_quote=False),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=_TYPES,
+            include_columns=_COLUMNS[:4],
+            null_values=[],
+            strings_can_be_null=False,
+        ),
+    )
+
+
+def read_metrics_file(path: Path, offset: int = 0, limit: int = READ_BLOCK) -> tuple[metricfile.Chunk, int]:
+    """Validate the complete lines of a metrics log from ``offset`` (at most ``limit`` bytes).
+
+    Returns:
+        The validated chunk and the offset to read from next time.
+    """
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read(limit)
+    except FileNotFoundError:
+        return metricfile.Chunk(b"", 0, 0, 0), offset
+    chunk = metricfile.validate_chunk(data)
+    if chunk.consumed == 0 and len(data) == limit:  # one line longer than a block: garbage, step over it
+        return metricfile.Chunk(b"", 0, 1, len(data)), offset + len(data)
+    return chunk, offset + chunk.consumed
+
+
+class Ingestor:
+    """Brings the index up to date with the run folders under ``root``; used with the store's connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, root: Path) -> None:
+        self.con = con
+        self.root = root
+
+    def sync(self) -> IngestReport:
+        """Ingest everything new in every run folder."""
+        report = IngestReport()
+        states = self._load_states()
+        batch = _Batch(report)
+        for run_dir in runfolder.iter_run_dirs(self.root):
+            state = states.get(run_dir.name)
+            if state is not None and state.settled and _dir_mtime(run_dir) == state.dir_mtime:
+                continue  # finished and untouched since it was read to the end
+            state = self._sync_records(run_dir, state, report)
+            self._sync_tables(run_dir, state)
+            self._read_metrics(run_dir, state, batch, report)
+            if batch.nbytes >= BATCH_BYTES:
+                self._flush(batch)
+        self._flush(batch)
+        return report
+
+    # -- runs and their JSON records ---------------------------------------------------------------
+    def _load_states(self) -> dict[str, _RunState]:
+        rows = self.con.execute(
+            "SELECT r.id, s.run_key, s.metrics_offset, s.records, s.skipped, s.record_sig, s.tables_sig, "
+            "s.dir_mtime, s.settled FROM ingest_state s JOIN runs r ON r.key = s.run_key"
+        ).fetchall()
+        return {row[0]: _RunState(*row[1:]) for row in rows}
+
+    def _sync_records(self, run_dir: Path, state: _RunState | None, report: IngestReport) -> _RunState:
+        """Upsert the runs row when meta/config/status changed; return the run's state (new runs get a key)."""
+        dir_mtime = _dir_mtime(run_dir)  # read before the records: a later change shows next time
+        files = (runfolder.META_FILE, runfolder.CONFIG_FILE, runfolder.STATUS_FILE)
+        sig = "|".join(_file_sig(run_dir / f) for f in files)
+        if state is None:
+            key = self.con.execute("SELECT nextval('run_keys')").fetchone()[0]
+            state = _RunState(key=key)
+            self.con.execute("INSERT INTO ingest_state (run_key) VALUES (?)", [key])
+        if sig != state.record_sig:
+            self._upsert_run(run_dir, state.key)
+            state.record_sig = sig
+            report.runs_updated += 1
+        status = (runfolder.read_json(run_dir / runfolder.STATUS_FILE, {}) or {}).get("status")
+        state.settled = status in runfolder.FINAL_STATUSES  # metrics are read after this, to the end
+        state.dir_mtime = dir_mtime
+        return state
+
+    def _upsert_run(self, run_dir: Path, key: int) -> None:
+        meta = runfolder.read_json(run_dir / runfolder.META_FILE, {}) or {}
+        config = runfolder.read_json(run_dir / runfolder.CONFIG_FILE, {})
+        status = runfolder.read_json(run_dir / runfolder.STATUS_FILE, {}) or {}
+        progress = status.get("progress") or {}
+        self.con.execute(
+            "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                key, run_dir.name, str(meta.get("name") or run_dir.name), str(meta.get("group") or ""),
+                str(meta.get("recipe") or ""), str(status.get("status") or "queued"),
+                _timestamp(meta.get("created")), _timestamp(status.get("updated")), _timestamp(status.get("ended")),
+                [str(t) for t in meta.get("tags") or []], str(meta.get("notes") or ""),
+                str(meta.get("changes") or ""), str(meta.get("reason") or ""),
+                _int_or_none(progress.get("done")), _int_or_none(progress.get("total")),
+                _int_or_none(status.get("exit_code")), status.get("error"),
+                _dumps(config), _dumps(status),
+            ],
+        )
+
+    # -- tables -----------------------------------------------------------------------------------
+    def _sync_tables(self, run_dir: Path, state: _RunState) -> None:
+        sig = _file_sig(run_dir / runfolder.TABLES_DIR)  # the folder changes when a table file is replaced
+        if sig == state.tables_sig:
+            return
+        rows: list[tuple[int, str, int, str]] = []
+        folder = run_dir / runfolder.TABLES_DIR
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            record = runfolder.read_json(path)
+            if not isinstance(record, dict) or not isinstance(record.get("rows"), list):
+                continue  # unreadable table file: skipped, the others still count
+            name = runfolder.table_name(path)
+            rows += [(state.key, name, i, _dumps(r)) for i, r in enumerate(record["rows"])]
+        self.con.execute("DELETE FROM table_rows WHERE run_key = ?", [state.key])
+        if rows:
+            arrow = pa.table(list(zip(*rows)), names=["run_key", "name", "idx", "row"])
+            self.con.register("new_table_rows", arrow)
+            self.con.execute("INSERT INTO table_rows SELECT run_key, name, idx, row::JSON FROM new_table_rows")
+            self.con.unregister("new_table_rows")
+        state.tables_sig = sig
+
+    # -- metrics ----------------------------------------------------------------------------------
+    def _read_metrics(self, run_dir: Path, state: _RunState, batch: _Batch, report: IngestReport) -> None:
+        path = run_dir / metricfile.METRICS_FILE
+        size = path.stat().st_size if path.exists() else 0
+        while state.offset < size:
+            chunk, state.offset = read_metrics_file(path, state.offset)
+            if chunk.consumed == 0 and chunk.n_invalid == 0:
+                break  # only an unfinished line is left
+            batch.add(state, chunk)
+            state.records += chunk.n_valid
+            state.skipped += chunk.n_invalid
+            report.records += chunk.n_valid
+            if chunk.n_invalid:
+                report.skipped[run_dir.name] = report.skipped.get(run_dir.name, 0) + chunk.n_invalid
+        batch.states.append(state)
+
+    def _flush(self, batch: _Batch) -> None:
+        """Insert the batch's records, their summaries and every touched run's state in one transaction."""
+        if not batch.states:
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            if batch.n_valid:
+                self._insert_records(batch)
+            self.con.executemany(
+                "UPDATE ingest_state SET metrics_offset = ?, records = ?, skipped = ?, record_sig = ?, "
+                "tables_sig = ?, dir_mtime = ?, settled = ? WHERE run_key = ?",
+                [[s.offset, s.records, s.skipped, s.record_sig, s.tables_sig, s.dir_mtime, s.settled, s.key]
+                 for s in batch.states],
+            )
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        batch.clear()
+
+    def _insert_records(self, batch: _Batch) -> None:
+        table = batch.to_arrow()
+        self.con.register("new_metrics", table)
+        self.con.execute("INSERT INTO metrics SELECT run_key, name, step, value, time FROM new_metrics")
+        self.con.execute(_UPSERT_SUMMARY)
+        self.con.unregister("new_metrics")
+
+
+_UPSERT_SUMMARY = """
+INSERT INTO metric_summary
+SELECT run_key, name, max(step), arg_max(value, step),
+       min(value) FILTER (WHERE NOT isnan(value)), max(value) FILTER (WHERE NOT isnan(value)),
+       count(*), max(time)
+FROM new_metrics GROUP BY run_key, name
+ON CONFLICT (run_key, name) DO UPDATE SET
+    last_value = CASE WHEN excluded.last_step >= metric_summary.last_step
+                      THEN excluded.last_value ELSE metric_summary.last_value END,
+    last_step = greatest(excluded.last_step, metric_summary.last_step),
+    min_value = least(excluded.min_value, metric_summary.min_value),
+    max_value = greatest(excluded.max_value, metric_summary.max_value),
+    n = excluded.n + metric_summary.n,
+    last_time = greatest(excluded.last_time, metric_summary.last_time)
+"""
+
+
+class _Batch:
+    """Validated metric lines of several runs, parsed together (one parser call for many small runs)."""
+
+    def __init__(self, report: IngestReport) -> None:
+        self.report = report
+        self.clear()
+
+    def clear(self) -> None:
+        self.parts: list[tuple[_RunState, bytes, int]] = []
+        self.states: list[_RunState] = []
+        self.nbytes = 0
+        self.n_valid = 0
+
+    def add(self, state: _RunState, chunk: metricfile.Chunk) -> None:
+        if chunk.n_valid:
+            self.parts.append((state, chunk.valid, chunk.n_valid))
+            self.nbytes += len(chunk.valid)
+            self.n_valid += chunk.n_valid
+
+    def to_arrow(self) -> pa.Table:
+        """Parse all parts at once; if a line with a good checksum is malformed, go line by line."""
+        try:
+            table = parse_records(b"".join(valid for _, valid, _ in self.parts))
+        except pa.ArrowInvalid:
+            return self._to_arrow_line_by_line()
+        counts = [n for _, _, n in self.parts]
+        run_key = np.repeat(np.asarray([s.key for s, _, _ in self.parts], dtype=np.int32), counts)
+        return table.append_column("run_key", pa.array(run_key))
+
+    def _to_arrow_line_by_line(self) -> pa.Table:
+        rows = []
+        for state, valid, _ in self.parts:
+            for line in valid.splitlines():
+                parsed = metricfile.parse_line(line)
+                if parsed is None:  # counted as skipped, not as a record
+                    state.records -= 1
+                    state.skipped += 1
+                    self.report.records -= 1
+                    self.report.skipped[str(state.key)] = self.report.skipped.get(str(state.key), 0) + 1
+                else:
+                    rows.append((*parsed, state.key))
+        names = ["step", "name", "value", "time", "run_key"]
+        columns = list(zip(*rows)) if rows else [[] for _ in names]
+        types = [pa.int64(), pa.string(), pa.float64(), pa.float64(), pa.int32()]
+        return pa.table([pa.array(c, type=t) for c, t in zip(columns, types)], names=names)
+
+
+def _file_sig(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return "-"
+    return f"{st.st_mtime_ns}:{st.st_size}"
+
+
+def _dir_mtime(path: Path) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
+
+
+def _timestamp(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.utcoffset() is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=None)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(runfolder.sanitize_json(value), default=str, allow_nan=False)

@@ -1,0 +1,213 @@
+"""The logging API any training script uses, in the style of the trackers people know.
+
+    from core import tracking
+    with tracking.start(name="baseline", group="heads", config={"lr": 3e-4}) as run:
+        run.log({"val/top1": 0.41}, step=1)
+        run.log_table("test/per_make", rows)
+
+A run writes only to its folder (never to the index: DuckDB allows one process per database). Each
+``log`` is one ``write`` of whole lines to the OS; the file is synced to disk at least once a second while
+logging, on ``sync()`` and at ``finish()``. Only the standard library and numpy are imported here, so
+logging stays cheap for any script.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from core import metricfile, runfolder
+from core.paths import runs_dir as default_runs_dir
+
+SYNC_INTERVAL_S = 1.0
+
+
+def start(
+    name: str | None = None,
+    group: str | None = None,
+    config: dict[str, Any] | None = None,
+    *,
+    recipe: str = "script",
+    tags: list[str] | tuple[str, ...] = (),
+    notes: str = "",
+    changes: str = "",
+    reason: str = "",
+    runs_dir: str | os.PathLike[str] | None = None,
+) -> Run:
+    """Create a run folder and return the open run (status ``running``).
+
+    Args:
+        name: a label shown in the UI (never used as a path); defaults to the run id.
+        group: runs of one experiment (seeds, a sweep) share a group; the compare page aggregates it.
+        config: the settings of the run, stored as config.json.
+        recipe: the training program ("classify", "reid"; "script" for any other script).
+        tags, notes, changes, reason: free text the experiment log shows ("Changes", "Reason").
+        runs_dir: the folder of run folders; default EXPLORER_RUNS_DIR or runs/.
+    """
+    root = default_runs_dir(runs_dir)
+    run_id = runfolder.new_run_id()
+    run_dir = root / run_id
+    run_dir.mkdir()
+    meta = {
+        "id": run_id,
+        "name": str(name) if name else run_id,
+        "group": str(group) if group else "",
+        "recipe": recipe,
+        "tags": [str(t) for t in tags],
+        "created": runfolder.utc_now(),
+        "notes": notes,
+        "changes": changes,
+        "reason": reason,
+    }
+    runfolder.write_json_atomic(run_dir / runfolder.CONFIG_FILE, config or {})
+    runfolder.write_json_atomic(run_dir / runfolder.META_FILE, meta)
+    return Run(run_dir)
+
+
+def attach(run: str, *, runs_dir: str | os.PathLike[str] | None = None) -> Run:
+    """Open an existing run folder to log more into it (a queued run starting, or a resumed run)."""
+    return Run(runfolder.resolve_run_dir(default_runs_dir(runs_dir), run))
+
+
+class Run:
+    """An open run: logs metrics, tables and files into its folder until ``finish``."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.dir = run_dir
+        self.id = run_dir.name
+        path = run_dir / metricfile.METRICS_FILE
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._end_partial_line(path)
+        self._step = self._last_step(path)
+        self._names: set[str] = set()
+        self._lock = threading.Lock()
+        self._dirty = False
+        self._closed = threading.Event()
+        self._set_status("running")
+        self._syncer = threading.Thread(target=self._sync_every_second, name=f"sync-{self.id}", daemon=True)
+        self._syncer.start()
+
+    # -- metrics ---------------------------------------------------------------------------------
+    def log(self, metrics: dict[str, Any], step: int | None = None) -> None:
+        """Record scalar metrics at ``step`` (default: one more than the last step logged).
+
+        Raises:
+            MetricError: a name or value that cannot be logged; nothing of the call is written then.
+        """
+        if step is None:
+            step = self._step + 1
+        elif not isinstance(step, int) or isinstance(step, bool):
+            step = _to_step(step)
+        data = metricfile.encode_records(metrics, step, time.time(), self._names)
+        with self._lock:
+            if self._closed.is_set():
+                raise RuntimeError(f"run {self.id} is finished; start or attach a run to log more")
+            os.write(self._fd, data)  # one write of whole lines: appended as a unit (O_APPEND)
+            self._dirty = True
+            self._step = max(self._step, step)
+
+    def sync(self) -> None:
+        """Force what was logged so far onto the disk (the training loop calls this at each epoch end)."""
+        with self._lock:
+            if not self._closed.is_set() and self._dirty:
+                os.fsync(self._fd)
+                self._dirty = False
+
+    # -- tables and files ------------------------------------------------------------------------
+    def log_table(self, name: str, rows: list[dict[str, Any]]) -> None:
+        """Store a table (list of row objects) under ``name``, replacing an earlier one of that name."""
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise TypeError(f"table {name!r}: rows must be a list of dicts (one object per row)")
+        path = runfolder.table_file(self.dir, name)
+        path.parent.mkdir(exist_ok=True)
+        runfolder.write_json_atomic(path, {"name": name, "rows": rows})
+
+    def artifact_path(self, name: str) -> Path:
+        """A path under artifacts/ for a file the caller writes itself (folders are created)."""
+        path = self.dir / runfolder.ARTIFACTS_DIR / runfolder.safe_relative(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def log_file(self, source: str | os.PathLike[str], name: str | None = None) -> Path:
+        """Copy a file into artifacts/ (as ``name``, default its own file name) and return the copy."""
+        src = Path(source)
+        if not src.is_file():
+            raise FileNotFoundError(f"cannot log file {src}: it does not exist or is not a file")
+        dest = self.artifact_path(name or src.name)
+        shutil.copyfile(src, dest)
+        return dest
+
+    # -- status ----------------------------------------------------------------------------------
+    def set_progress(self, done: int, total: int) -> None:
+        """Record progress (e.g. epochs done of total) for the runs list and the ETA."""
+        self._set_status("running", progress={"done": int(done), "total": int(total)})
+
+    def finish(self, status: str = "succeeded", error: str | None = None) -> None:
+        """Sync everything to disk, record the final status and close the log. Safe to call twice."""
+        if status not in runfolder.FINAL_STATUSES:
+            raise ValueError(f"final status must be one of {sorted(runfolder.FINAL_STATUSES)}, not {status!r}")
+        with self._lock:
+            if self._closed.is_set():
+                return
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._closed.set()
+        self._set_status(status, error=error)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc is None:
+            self.finish("succeeded")
+        elif isinstance(exc, KeyboardInterrupt):
+            self.finish("cancelled", error="interrupted (Ctrl-C)")
+        else:
+            self.finish("failed", error=f"{type(exc).__name__}: {exc}")
+
+    # -- internals -------------------------------------------------------------------------------
+    def _set_status(self, status: str, **extra: Any) -> None:
+        path = self.dir / runfolder.STATUS_FILE
+        record = runfolder.read_json(path, {}) or {}
+        if status != "running":
+            record.pop("progress", None)
+        record.update({"status": status, "updated": runfolder.utc_now(), "pid": os.getpid(), **extra})
+        if status in runfolder.FINAL_STATUSES:
+            record["ended"] = record["updated"]
+        runfolder.write_json_atomic(path, record)
+
+    def _sync_every_second(self) -> None:
+        while not self._closed.wait(SYNC_INTERVAL_S):
+            self.sync()
+
+    def _end_partial_line(self, path: Path) -> None:
+        """A process killed mid-line leaves a fragment; end it so the next record is not glued onto it."""
+        size = path.stat().st_size
+        if size:
+            with open(path, "rb") as f:
+                f.seek(size - 1)
+                if f.read(1) != b"\n":
+                    os.write(self._fd, b"\n")
+
+    @staticmethod
+    def _last_step(path: Path) -> int:
+        """The highest step in the log (0 when empty), so default steps continue after a resume."""
+        with open(path, "rb") as f:
+            chunk = metricfile.validate_chunk(f.read())
+        records = (metricfile.parse_line(line) for line in chunk.valid.splitlines())
+        return max((r[0] for r in records if r is not None), default=0)
+
+
+def _to_step(step: object) -> int:
+    try:
+        value = int(step)  # type: ignore[call-overload]
+    except (TypeError, ValueError) as exc:
+        raise metricfile.MetricError(f"step {step!r} must be an integer (an epoch or an iteration)") from exc
+    if value != step:
+        raise metricfile.MetricError(f"step {step!r} must be a whole number")
+    return value
