@@ -1,0 +1,33 @@
+"""What every page shares: the cached index (one connection per server process) and error display."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from core.paths import runs_dir
+from core.store import IndexBusyError, Store
+
+SYNC_EVERY_S = 2.0
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store(root: str) -> Store:
+    return Store(root)
+
+
+def store() -> Store | None:
+    """The index, brought up to date at most every SYNC_EVERY_S; None (with a message shown) if unavailable."""
+    try:
+        index = _open_store(str(runs_dir()))
+    except IndexBusyError as exc:
+        st.error(f"{exc}")
+        return None
+    if time.monotonic() - _last_sync.get(index.root, 0.0) > SYNC_EVERY_S:
+        index.sync()
+        _last_sync[index.root] = time.monotonic()
+    return index
+
+
+_last_sync: dict[object, float] = {}  # per server process, like the cached store itself

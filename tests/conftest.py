@@ -1,0 +1,33 @@
+"""Shared fixtures: every test gets its own runs folder (EXPLORER_RUNS_DIR), so nothing touches runs/."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh EXPLORER_RUNS_DIR for each test."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    monkeypatch.setenv("EXPLORER_RUNS_DIR", str(root))
+    return root
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m core ARGS`` in a subprocess with the test's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -1,0 +1,47 @@
+"""The public CLI: verbs listed, JSON shapes of SPEC.md, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from core import tracking
+
+from .conftest import run_cli
+
+
+def test_help_lists_the_verbs() -> None:
+    done = run_cli("--help")
+    assert done.returncode == 0
+    for verb in ("ls", "show", "reindex"):
+        assert verb in done.stdout
+
+
+def test_ls_json_has_the_public_fields(runs_root: Path) -> None:
+    with tracking.start(name="one", group="grp", recipe="script") as run:
+        run.log({"val/top1": 0.5}, step=1)
+    done = run_cli("ls", "--json")
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads(done.stdout)
+    assert {k: row[k] for k in ("id", "name", "group", "recipe", "status")} == {
+        "id": run.id, "name": "one", "group": "grp", "recipe": "script", "status": "succeeded"}
+    assert row["created"].startswith(run.id[:4]) and row["val/top1"] == 0.5
+
+
+def test_ls_tells_a_new_user_what_to_do(runs_root: Path) -> None:
+    done = run_cli("ls")
+    assert done.returncode == 0 and "no runs" in done.stdout
+
+
+def test_show_an_unknown_run_is_one_clear_line(runs_root: Path) -> None:
+    done = run_cli("show", "nope")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == ["error: no run 'nope' in " + str(runs_root)
+                                               + "; `python -m core ls` lists the run ids"]
+
+
+def test_reindex_reports_what_it_rebuilt(runs_root: Path) -> None:
+    with tracking.start() as run:
+        run.log({"a": 1.0, "b": 2.0}, step=1)
+    done = run_cli("reindex")
+    assert done.returncode == 0 and "1 runs, 2 metric records" in done.stdout

@@ -1,0 +1,96 @@
+"""The logging API: what a run folder holds after start, log, log_table, log_file and finish."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from core import metricfile, runfolder, tracking
+
+
+def test_start_creates_a_run_folder_named_by_a_sortable_id(runs_root: Path) -> None:
+    first = tracking.start(name="../../etc/passwd", group="g", config={"lr": 0.1}, tags=["a"])
+    second = tracking.start(name="b")
+    assert first.dir.parent == runs_root and runfolder.is_run_id(first.id)
+    assert first.id < second.id  # creation order
+    meta = json.loads((first.dir / "meta.json").read_text())
+    assert meta["name"] == "../../etc/passwd" and meta["group"] == "g" and meta["tags"] == ["a"]
+    assert json.loads((first.dir / "config.json").read_text()) == {"lr": 0.1}
+    assert json.loads((first.dir / "status.json").read_text())["status"] == "running"
+    assert sorted(p.name for p in runs_root.iterdir()) == sorted([first.id, second.id])  # the name made no path
+
+
+def test_a_failing_log_call_writes_nothing(runs_root: Path) -> None:
+    run = tracking.start()
+    with pytest.raises(metricfile.MetricError, match="val/bad"):
+        run.log({"val/good": 1.0, "val/bad": "x"}, step=1)
+    assert (run.dir / "metrics.log").read_bytes() == b""
+    with pytest.raises(metricfile.MetricError, match="whole number"):
+        run.log({"a": 1.0}, step=1.5)
+    run.finish()
+
+
+def test_default_steps_count_up_from_the_last_step(runs_root: Path) -> None:
+    run = tracking.start()
+    run.log({"a": 1.0}, step=5)
+    run.log({"a": 2.0})
+    run.finish()
+    lines = (run.dir / "metrics.log").read_bytes().splitlines()
+    assert [metricfile.parse_line(line)[0] for line in lines] == [5, 6]
+
+
+def test_context_manager_marks_the_run_failed_with_the_error(runs_root: Path) -> None:
+    with pytest.raises(ZeroDivisionError), tracking.start() as run:
+        run.log({"a": 1.0})
+        _ = 1 / 0
+    status = json.loads((run.dir / "status.json").read_text())
+    assert status["status"] == "failed" and "ZeroDivisionError" in status["error"]
+    with pytest.raises(RuntimeError, match="finished"):
+        run.log({"a": 2.0})
+
+
+def test_tables_and_files_land_in_the_run_folder(runs_root: Path, tmp_path: Path) -> None:
+    source = tmp_path / "plot.png"
+    source.write_bytes(b"png")
+    with tracking.start() as run:
+        run.log_table("test/per_make", [{"make": "BMW", "accuracy": 0.5}])
+        run.log_table("test/per_make", [{"make": "Audi", "accuracy": 0.7}])  # replaces
+        run.log_file(source)
+        run.artifact_path("sub/notes.txt").write_text("hi")
+        with pytest.raises(ValueError, match=r"\.\."):
+            run.artifact_path("../escape.txt")
+        with pytest.raises(TypeError, match="list of dicts"):
+            run.log_table("t", [1, 2])  # type: ignore[list-item]
+    record = json.loads(runfolder.table_file(run.dir, "test/per_make").read_text())
+    assert record["rows"] == [{"make": "Audi", "accuracy": 0.7}]
+    assert runfolder.list_artifacts(run.dir) == ["artifacts/plot.png", "artifacts/sub/notes.txt"]
+
+
+def test_attach_ends_a_partial_line_left_by_a_killed_writer(runs_root: Path) -> None:
+    run = tracking.start()
+    run.log({"a": 1.0}, step=1)
+    run.finish("crashed")
+    with open(run.dir / "metrics.log", "ab") as f:
+        f.write(b"2\ta\t2.0\t17")  # what a kill mid-write could leave
+    again = tracking.attach(run.id)
+    again.log({"a": 3.0})  # continues after step 1, on a new line
+    again.finish()
+    chunk = metricfile.validate_chunk((run.dir / "metrics.log").read_bytes())
+    assert (chunk.n_valid, chunk.n_invalid) == (2, 1)
+    assert [metricfile.parse_line(x)[:3] for x in chunk.valid.splitlines()] == [(1, "a", 1.0), (2, "a", 3.0)]
+
+
+def test_sync_puts_records_on_disk_and_finish_closes(runs_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    run = tracking.start()
+    run.log({"a": 1.0})
+    run.sync()
+    assert synced, "sync() must fsync the metrics log"
+    run.finish()
+    run.finish()  # a second finish is harmless
+    assert json.loads((run.dir / "status.json").read_text())["status"] == "succeeded"
