@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core import runfolder
+from core.launcher.scheduler import reconcile
 from core.paths import runs_dir
 from core.store import IndexBusyError, Store, queries
 
@@ -39,6 +40,7 @@ def verb(name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser
 def open_store() -> Store:
     """The index, up to date; a private in-memory one when another process (the app) holds the file."""
     root = runs_dir()
+    reconcile(root)  # runs whose processes died show as crashed, even with no scheduler running
     try:
         store = Store(root)
     except IndexBusyError:
@@ -163,3 +165,6 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, runfolder.RunNotFoundError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+from core import cli_launch  # noqa: E402,F401  (registers launch, cancel, queue)

@@ -21,10 +21,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from core import metricfile, runfolder
+from core import metricfile, runfolder, runstatus
 from core.paths import runs_dir as default_runs_dir
 
 SYNC_INTERVAL_S = 1.0
+LAUNCHED_RUN_ENV = "EXPLORER_RUN_ID"  # set by the launcher: start() then logs into that run's folder
+_ATTACHABLE = frozenset({"new", "queued", "starting", "running"}) | runstatus.RESUMABLE
+
+
+class RunStateError(RuntimeError):
+    """The run is in a state that does not allow logging into it (e.g. it succeeded, or was cancelled)."""
 
 
 def start(
@@ -50,6 +56,27 @@ def start(
         runs_dir: the folder of run folders; default EXPLORER_RUNS_DIR or runs/.
     """
     root = default_runs_dir(runs_dir)
+    launched = os.environ.get(LAUNCHED_RUN_ENV)
+    if launched and runfolder.is_run_id(launched) and (root / launched).is_dir():
+        return _attach_launched(root / launched, name, group, config)
+    run_dir = create_run_folder(root, name=name, group=group, config=config, recipe=recipe, tags=tags,
+                                notes=notes, changes=changes, reason=reason)
+    return Run(run_dir)
+
+
+def create_run_folder(
+    root: Path,
+    *,
+    name: str | None = None,
+    group: str | None = None,
+    config: dict[str, Any] | None = None,
+    recipe: str = "script",
+    tags: list[str] | tuple[str, ...] | Any = (),
+    notes: str = "",
+    changes: str = "",
+    reason: str = "",
+) -> Path:
+    """Make a new run folder with its meta and config records (no status yet); returns its path."""
     run_id = runfolder.new_run_id()
     run_dir = root / run_id
     run_dir.mkdir()
@@ -66,20 +93,39 @@ def start(
     }
     runfolder.write_json_atomic(run_dir / runfolder.CONFIG_FILE, config or {})
     runfolder.write_json_atomic(run_dir / runfolder.META_FILE, meta)
-    return Run(run_dir)
+    return run_dir
 
 
 def attach(run: str, *, runs_dir: str | os.PathLike[str] | None = None) -> Run:
-    """Open an existing run folder to log more into it (a queued run starting, or a resumed run)."""
-    return Run(runfolder.resolve_run_dir(default_runs_dir(runs_dir), run))
+    """Open an existing run folder to log more into it (a launched run starting, or a resumed run)."""
+    return Run(runfolder.resolve_run_dir(default_runs_dir(runs_dir), run), resume=True)
+
+
+def _attach_launched(run_dir: Path, name: str | None, group: str | None, config: dict[str, Any] | None) -> Run:
+    """A script started by the launcher logs into the run folder made for it; its own labels fill gaps."""
+    meta = runfolder.read_json(run_dir / runfolder.META_FILE, {}) or {}
+    if name and meta.get("name") in (None, "", run_dir.name):
+        meta["name"] = str(name)
+    if group and not meta.get("group"):
+        meta["group"] = str(group)
+    runfolder.write_json_atomic(run_dir / runfolder.META_FILE, meta)
+    if config and not runfolder.read_json(run_dir / runfolder.CONFIG_FILE):
+        runfolder.write_json_atomic(run_dir / runfolder.CONFIG_FILE, config)
+    return Run(run_dir, resume=True)
 
 
 class Run:
     """An open run: logs metrics, tables and files into its folder until ``finish``."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, *, resume: bool = False) -> None:
         self.dir = run_dir
         self.id = run_dir.name
+        allowed = _ATTACHABLE if resume else frozenset({"new"})
+        if not runstatus.transition(run_dir, "running", expect=allowed, pid=os.getpid()):
+            state = runstatus.current(runstatus.read(run_dir))
+            raise RunStateError(f"run {self.id} is {state}; only a queued, running, cancelled, crashed or failed "
+                                "run can be continued (`python -m core resume RUN`)")
+        self._alive_fd = runstatus.hold_alive_lock(run_dir)
         path = run_dir / metricfile.METRICS_FILE
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._end_partial_line(path)
@@ -88,7 +134,8 @@ class Run:
         self._lock = threading.Lock()
         self._dirty = False
         self._closed = threading.Event()
-        self._set_status("running")
+        self._last_beat = time.monotonic()
+        runstatus.beat(run_dir)
         self._syncer = threading.Thread(target=self._sync_every_second, name=f"sync-{self.id}", daemon=True)
         self._syncer.start()
 
@@ -110,9 +157,26 @@ class Run:
             os.write(self._fd, data)  # one write of whole lines: appended as a unit (O_APPEND)
             self._dirty = True
             self._step = max(self._step, step)
+        self.heartbeat()
+
+    def heartbeat(self) -> None:
+        """Tell watchers the training is making progress (log, sync and set_progress do it too).
+
+        Beats come from the training thread, never from a background thread, so a hung loop shows as stale.
+        Call it inside long stretches without logging (e.g. every few batches); it costs nothing when called
+        more than once a second.
+        """
+        now = time.monotonic()
+        if now - self._last_beat >= 1.0:
+            self._last_beat = now
+            runstatus.beat(self.dir)
 
     def sync(self) -> None:
         """Force what was logged so far onto the disk (the training loop calls this at each epoch end)."""
+        self._sync()
+        self.heartbeat()
+
+    def _sync(self) -> None:
         with self._lock:
             if not self._closed.is_set() and self._dirty:
                 os.fsync(self._fd)
@@ -145,7 +209,8 @@ class Run:
     # -- status ----------------------------------------------------------------------------------
     def set_progress(self, done: int, total: int) -> None:
         """Record progress (e.g. epochs done of total) for the runs list and the ETA."""
-        self._set_status("running", progress={"done": int(done), "total": int(total)})
+        runstatus.update(self.dir, only_if={"running"}, progress={"done": int(done), "total": int(total)})
+        self.heartbeat()
 
     def finish(self, status: str = "succeeded", error: str | None = None) -> None:
         """Sync everything to disk, record the final status and close the log. Safe to call twice."""
@@ -157,7 +222,8 @@ class Run:
             os.fsync(self._fd)
             os.close(self._fd)
             self._closed.set()
-        self._set_status(status, error=error)
+        runstatus.transition(self.dir, status, error=error)  # no-op if the launcher already ended it
+        os.close(self._alive_fd)
 
     def __enter__(self) -> Run:
         return self
@@ -171,19 +237,9 @@ class Run:
             self.finish("failed", error=f"{type(exc).__name__}: {exc}")
 
     # -- internals -------------------------------------------------------------------------------
-    def _set_status(self, status: str, **extra: Any) -> None:
-        path = self.dir / runfolder.STATUS_FILE
-        record = runfolder.read_json(path, {}) or {}
-        if status != "running":
-            record.pop("progress", None)
-        record.update({"status": status, "updated": runfolder.utc_now(), "pid": os.getpid(), **extra})
-        if status in runfolder.FINAL_STATUSES:
-            record["ended"] = record["updated"]
-        runfolder.write_json_atomic(path, record)
-
     def _sync_every_second(self) -> None:
         while not self._closed.wait(SYNC_INTERVAL_S):
-            self.sync()
+            self._sync()
 
     def _end_partial_line(self, path: Path) -> None:
         """A process killed mid-line leaves a fragment; end it so the next record is not glued onto it."""

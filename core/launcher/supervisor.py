@@ -1,0 +1,82 @@
+"""The supervisor of one launched run: ``python -m core.launcher supervisor RUN_DIR SLOT``.
+
+It leads the run's own session and process group, holds the run's liveness lock (shared with the training
+process, which inherits it), starts the training process with unbuffered output to ``console.log``, waits
+for it and records how it ended, so exit codes are recorded even when no app or scheduler is running.
+A cancel (SIGTERM to the group) reaches both; the supervisor stays to record ``cancelled``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from core import runfolder, runstatus
+from core.launcher import queue, slots
+from core.paths import REPO_ROOT
+from core.tracking import LAUNCHED_RUN_ENV
+
+
+def child_argv(run_dir: Path, spec: dict[str, object]) -> list[str]:
+    """The training command: a recipe through core.launcher.child, or the user's own argv."""
+    if spec.get("argv"):
+        return [str(a) for a in spec["argv"]]  # type: ignore[union-attr]
+    return [sys.executable, "-u", "-m", "core.launcher", "child", str(run_dir)]
+
+
+def child_env(run_dir: Path, slot: str) -> dict[str, str]:
+    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {
+        **os.environ,
+        **slots.slot_env(slot),
+        LAUNCHED_RUN_ENV: run_dir.name,
+        "EXPLORER_RUNS_DIR": str(run_dir.parent),
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": path,
+    }
+
+
+def exit_status(code: int, cancel_requested: bool) -> tuple[str, int]:
+    """Map a child's return code to (final status, shell-style exit code): 0 succeeded, 1.. failed,
+    killed by a signal (or 128+n) crashed, unless a cancel was asked for."""
+    shell_code = 128 - code if code < 0 else code
+    if cancel_requested:
+        return "cancelled", shell_code
+    if code == 0:
+        return "succeeded", 0
+    if code < 0 or code >= 128:
+        return "crashed", shell_code
+    return "failed", shell_code
+
+
+def supervise(run_dir: Path, slot: str) -> int:
+    cancel = {"asked": False}
+
+    def on_cancel(signum: int, frame: object) -> None:
+        cancel["asked"] = True
+
+    signal.signal(signal.SIGTERM, on_cancel)
+    signal.signal(signal.SIGINT, on_cancel)
+    alive_fd = runstatus.hold_alive_lock(run_dir)
+    spec = queue.read_launch_spec(run_dir)
+    with open(run_dir / runfolder.CONSOLE_FILE, "ab", buffering=0) as console:
+        try:
+            child = subprocess.Popen(child_argv(run_dir, spec), cwd=str(spec.get("cwd") or REPO_ROOT),
+                                     env=child_env(run_dir, slot), stdin=subprocess.DEVNULL, stdout=console,
+                                     stderr=subprocess.STDOUT, pass_fds=(alive_fd,))
+        except OSError as exc:
+            console.write(f"could not start the run: {exc}\n".encode())
+            runstatus.transition(run_dir, "failed", error=f"could not start: {exc}", exit_code=127)
+            return 127
+        runstatus.update(run_dir, child_pid=child.pid)
+        code = child.wait()
+    cancelled = cancel["asked"] or runstatus.current(runstatus.read(run_dir)) == "cancelled"
+    status, shell_code = exit_status(code, cancelled)
+    error = None if status in ("succeeded", "cancelled") else f"exited with code {shell_code}; see console.log"
+    if not runstatus.transition(run_dir, status, exit_code=shell_code, error=error):
+        runstatus.update(run_dir, exit_code=shell_code)  # the run had recorded its own end (e.g. failed)
+    return 0  # the scheduler unmarks the run as active when it sees the end (and tells its sweep)
+
