@@ -142,3 +142,28 @@ def list_artifacts(run_dir: Path) -> list[str]:
         if base.is_dir():
             names += [p.relative_to(run_dir).as_posix() for p in base.rglob("*") if p.is_file()]
     return sorted(names)
+
+
+def update_meta(run_dir: Path, **fields: Any) -> dict[str, Any]:
+    """Change user-editable labels of a run (notes, name, tags, changes, reason); returns the new meta."""
+    editable = {"notes", "name", "tags", "changes", "reason", "group"}
+    unknown = set(fields) - editable
+    if unknown:
+        raise ValueError(f"cannot edit {sorted(unknown)} of a run; editable: {sorted(editable)}")
+    meta = read_json(run_dir / META_FILE, {}) or {}
+    meta.update(fields)
+    write_json_atomic(run_dir / META_FILE, meta)
+    return meta
+
+
+def tail_text(path: Path, lines: int = 60, max_bytes: int = 64 << 10) -> str:
+    """The last ``lines`` lines of a text file (reads at most ``max_bytes`` from its end); '' if missing."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - max_bytes))
+            data = f.read()
+    except OSError:
+        return ""
+    return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-lines:])

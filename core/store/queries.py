@@ -112,3 +112,132 @@ def _params(n: int) -> str:
 
 def _quote(name: str) -> str:
     return name.replace('"', '""')
+
+
+# -- the pages' queries ---------------------------------------------------------------------------------
+SORTABLE = ("created", "name", "group", "status", "recipe", "duration_s")
+
+
+def filter_options(store: Store) -> dict[str, list[str]]:
+    """Values the runs filters offer: statuses, groups, recipes and tags that occur."""
+    def distinct(sql: str) -> list[str]:
+        return [row[0] for row in store.rows(sql) if row[0]]
+
+    return {
+        "status": distinct("SELECT DISTINCT status FROM runs ORDER BY 1"),
+        "group": distinct("SELECT DISTINCT grp FROM runs ORDER BY 1"),
+        "recipe": distinct("SELECT DISTINCT recipe FROM runs ORDER BY 1"),
+        "tag": distinct("SELECT DISTINCT unnest(tags) FROM runs ORDER BY 1"),
+    }
+
+
+def find_runs(
+    store: Store,
+    *,
+    metrics: list[str],
+    search: str = "",
+    status: list[str] | None = None,
+    group: list[str] | None = None,
+    recipe: list[str] | None = None,
+    tag: list[str] | None = None,
+    sort: str = "created",
+    descending: bool = True,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[pd.DataFrame, int]:
+    """One page of runs matching the filters, sorted by a column or any metric's last value; and the total.
+
+    The filtering, sorting and paging happen in SQL, so 10,000 runs cost what 50 do.
+    """
+    params: list[Any] = list(metrics)
+    where = ["TRUE"]
+    if search:
+        params.append(f"%{search.lower()}%")
+        p = len(params)
+        where.append(f"(lower(r.name) LIKE ${p} OR lower(r.id) LIKE ${p} OR lower(r.grp) LIKE ${p} "
+                     f"OR lower(array_to_string(r.tags, ' ')) LIKE ${p})")
+    for column, chosen in (("r.status", status), ("r.grp", group), ("r.recipe", recipe)):
+        if chosen:
+            params.append(list(chosen))
+            where.append(f"{column} IN (SELECT unnest(${len(params)}::VARCHAR[]))")
+    if tag:
+        params.append(list(tag))
+        where.append(f"list_has_any(r.tags, ${len(params)}::VARCHAR[])")
+    pivots = "".join(f', max(s.last_value) FILTER (WHERE s.name = ${i + 1}) AS "{_quote(m)}"'
+                     for i, m in enumerate(metrics))
+    names_in = ", ".join(f"${i + 1}" for i in range(len(metrics))) or "NULL"
+    order = f'"{_quote(sort)}"' if sort in metrics or sort in SORTABLE else "created"
+    sql = (
+        f"SELECT {_RUN_COLUMNS}{pivots}, count(*) OVER () AS total FROM runs r "
+        f"LEFT JOIN metric_summary s ON s.run_key = r.key AND s.name IN ({names_in}) "
+        f"WHERE {' AND '.join(where)} GROUP BY ALL "
+        f"ORDER BY {order} {'DESC' if descending else 'ASC'} NULLS LAST, r.id DESC "
+        f"LIMIT {int(limit)} OFFSET {int(offset)}"
+    )
+    frame = store.frame(sql, params)
+    total = int(frame["total"].iloc[0]) if len(frame) else 0
+    return frame.drop(columns="total"), total
+
+
+def curves_many(store: Store, run_ids: list[str], metrics: list[str], max_points: int = 1000) -> pd.DataFrame:
+    """Points of several metrics of several runs (run_id, name, step, value, time), step order.
+
+    A series longer than ``max_points`` is downsampled in the query, keeping the lowest and the highest
+    point of each of max_points/2 buckets (shape-preserving: spikes survive), so a chart never gets more
+    points than it can draw.
+    """
+    if not run_ids or not metrics:
+        return pd.DataFrame(columns=["run_id", "name", "step", "value", "time"])
+    ids, names = _params_from(1, len(run_ids)), _params_from(len(run_ids) + 1, len(metrics))
+    cap = len(run_ids) + len(metrics) + 1
+    sql = f"""
+        WITH chosen AS (SELECT key, id FROM runs WHERE id IN ({ids})),
+        pts AS (
+            SELECT c.id AS run_id, m.name, m.step, m.value, m.time,
+                   count(*) OVER (PARTITION BY c.id, m.name) AS n,
+                   row_number() OVER (PARTITION BY c.id, m.name ORDER BY m.step, m.time) AS rn
+            FROM metrics m JOIN chosen c ON m.run_key = c.key WHERE m.name IN ({names})
+        ),
+        bucketed AS (SELECT *, floor((rn - 1) * (${cap} // 2) / n) AS bucket FROM pts)
+        SELECT run_id, name, step, value, time FROM bucketed
+        QUALIFY n <= ${cap}
+            OR row_number() OVER (PARTITION BY run_id, name, bucket ORDER BY value ASC, step) = 1
+            OR row_number() OVER (PARTITION BY run_id, name, bucket ORDER BY value DESC, step) = 1
+        ORDER BY run_id, name, step, time
+    """
+    return store.frame(sql, [*run_ids, *metrics, int(max_points)])
+
+
+def final_metrics(store: Store, run_ids: list[str]) -> pd.DataFrame:
+    """Per run and metric: last value (at the last step), best (min and max), number of points."""
+    if not run_ids:
+        return pd.DataFrame(columns=["run_id", "name", "last_step", "last_value", "min_value", "max_value", "n"])
+    sql = (f"SELECT r.id AS run_id, s.name, s.last_step, s.last_value, s.min_value, s.max_value, s.n "
+           f"FROM metric_summary s JOIN runs r ON r.key = s.run_key WHERE r.id IN ({_params(len(run_ids))}) "
+           f"ORDER BY r.id, s.name")
+    return store.frame(sql, list(run_ids))
+
+
+def run_table(store: Store, run_id: str, name: str) -> list[dict[str, Any]]:
+    """The rows of one table a run logged (e.g. ``test/per_make``); [] when it has none."""
+    sql = ("SELECT t.row FROM table_rows t JOIN runs r ON r.key = t.run_key "
+           "WHERE r.id = ? AND t.name = ? ORDER BY t.idx")
+    return [json.loads(row[0]) for row in store.rows(sql, [run_id, name])]
+
+
+def table_names(store: Store, run_id: str) -> list[str]:
+    sql = "SELECT DISTINCT t.name FROM table_rows t JOIN runs r ON r.key = t.run_key WHERE r.id = ? ORDER BY 1"
+    return [row[0] for row in store.rows(sql, [run_id])]
+
+
+def runs_meta(store: Store, run_ids: list[str]) -> pd.DataFrame:
+    """Name, group, status, recipe, config (JSON text), changes, reason of the given runs."""
+    if not run_ids:
+        return pd.DataFrame(columns=["id", "name", "group", "status", "recipe", "config", "changes", "reason"])
+    sql = (f'SELECT id, name, grp AS "group", status, recipe, created, ended, config, changes, reason, notes, '
+           f"progress_done, progress_total, error FROM runs WHERE id IN ({_params(len(run_ids))}) ORDER BY created")
+    return store.frame(sql, list(run_ids))
+
+
+def _params_from(first: int, n: int) -> str:
+    return ", ".join(f"${i}" for i in range(first, first + n))

@@ -1,0 +1,49 @@
+"""Datasets for the classify recipe: one registry of named loaders returning `ClassificationData`.
+
+Importing this package registers the built-in entries (synthetic-cars, imagefolder, stanford-cars).
+`ImageListDataset` is imported on first use, so listing datasets does not import torch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from core.datasets import image_folder, stanford_cars, synthetic_cars  # noqa: F401  (registers entries)
+from core.datasets.registry import (
+    ClassificationData,
+    DatasetEntry,
+    DatasetError,
+    Sample,
+    default_data_dir,
+    get_dataset,
+    list_datasets,
+    load_dataset,
+    register_dataset,
+)
+from core.datasets.synthetic_cars import ensure_synthetic_cars, generate_synthetic_cars
+
+if TYPE_CHECKING:
+    from core.datasets.image_list import ImageListDataset
+
+__all__ = [
+    "ClassificationData",
+    "DatasetEntry",
+    "DatasetError",
+    "ImageListDataset",
+    "Sample",
+    "default_data_dir",
+    "ensure_synthetic_cars",
+    "generate_synthetic_cars",
+    "get_dataset",
+    "list_datasets",
+    "load_dataset",
+    "register_dataset",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ImageListDataset":  # lazy: it imports torch, which takes seconds
+        from core.datasets.image_list import ImageListDataset
+
+        return ImageListDataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
