@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -31,3 +32,17 @@ def store() -> Store | None:
 
 
 _last_sync: dict[object, float] = {}  # per server process, like the cached store itself
+
+
+def show_error(action: Callable[..., object], *args: object) -> None:
+    """Run a button's action; show its error as a toast (the message says what to do), never a traceback."""
+    try:
+        action(*args)
+    except (ValueError, LookupError, OSError) as exc:
+        st.toast(str(exc), icon="⚠️")
+
+
+def selected_run(key: str = "run_id") -> str | None:
+    """The run a page shows: ?run=ID in the address, else the last one chosen in this session."""
+    run_id = st.query_params.get("run") or st.session_state.get(key)
+    return str(run_id) if run_id else None

@@ -1,44 +1,75 @@
-"""Runs: every run in the index with its status and latest key metrics; what to do when there are none."""
+"""Runs: every run with live status and progress, key metrics and warnings; search, filter, sort, select."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from core import runview
 from core.store import queries
 from pages.common import store
 
+PAGE_SIZE = 50
+
 st.title("Runs")
+index = store()
+if index is None:
+    st.stop()
+
+options = queries.filter_options(index)
+metrics = queries.key_metrics(index, limit=5)
+top = st.columns([3, 2, 2, 2, 2])
+search = top[0].text_input("Search", placeholder="name, id, group or tag", key="runs_search")
+status = top[1].multiselect("Status", options["status"], key="runs_status")
+group = top[2].multiselect("Group", options["group"], key="runs_group")
+recipe = top[3].multiselect("Recipe", options["recipe"], key="runs_recipe")
+tag = top[4].multiselect("Tag", options["tag"], key="runs_tag")
+order = st.columns([2, 1, 1, 4])
+sort = order[0].selectbox("Sort by", ["created", *metrics, "name", "group", "status", "duration_s"], key="runs_sort")
+descending = order[1].toggle("Descending", value=True, key="runs_desc")
+page = order[2].number_input("Page", min_value=1, value=1, step=1, key="runs_page")
 
 
-@st.fragment(run_every=5)
+@st.fragment(run_every=3)
 def runs_table() -> None:
-    index = store()
-    if index is None:
-        return
-    frame = queries.list_runs(index)
-    if frame.empty:
-        st.info(
-            "No runs yet. Train one from a terminal with `python -m core run classify` "
-            "(built-in synthetic cars, CPU-sized), or log from your own script:\n\n"
-            "```python\nfrom core import tracking\n"
-            "with tracking.start(name=\"baseline\", group=\"heads\", config={\"lr\": 3e-4}) as run:\n"
-            "    run.log({\"val/top1\": 0.41}, step=1)\n```\n\n"
-            f"Runs are read from `{index.root}` (set `EXPLORER_RUNS_DIR` to use another folder)."
-        )
+    live = store()
+    frame, total = queries.find_runs(live, metrics=metrics, search=search, status=status, group=group,
+                                     recipe=recipe, tag=tag, sort=sort, descending=descending,
+                                     limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    if total == 0:
+        if not options["status"]:
+            st.info(
+                "No runs yet. Open **Launch** to train `classify` on the built-in synthetic cars, or from a "
+                "terminal run `python -m core run classify`. Your own scripts can log here too:\n\n"
+                "```python\nfrom core import tracking\n"
+                "with tracking.start(name=\"baseline\", group=\"heads\", config={\"lr\": 3e-4}) as run:\n"
+                "    run.log({\"val/top1\": 0.41}, step=1)\n```\n\n"
+                f"Runs are read from `{live.root}` (set `EXPLORER_RUNS_DIR` to use another folder)."
+            )
+        else:
+            st.warning("No run matches these filters.")
         return
     frame["progress"] = frame["progress_done"] / frame["progress_total"]
-    metric_columns = [c for c in frame.columns if "/" in c]
-    st.caption(f"{len(frame)} runs in `{index.root}`")
-    st.dataframe(
-        frame[["name", "group", "status", "progress", "recipe", "created", "duration_s", *metric_columns, "id"]],
-        hide_index=True,
+    frame["warnings"] = frame["id"].map(runview.badges(live, frame["id"].tolist()))
+    st.caption(f"{total} runs · page {page} of {max(1, -(-total // PAGE_SIZE))} · `{live.root}`")
+    event = st.dataframe(
+        frame[["name", "status", "progress", "group", "recipe", *metrics, "warnings", "created", "duration_s",
+               "tags", "id"]],
+        hide_index=True, on_select="rerun", selection_mode="multi-row", key="runs_table",
         column_config={
             "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
-            "created": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm"),
+            "created": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm"),
             "duration_s": st.column_config.NumberColumn("duration (s)", format="%.0f"),
-            **{c: st.column_config.NumberColumn(c, format="%.4f") for c in metric_columns},
+            **{m: st.column_config.NumberColumn(m, format="%.4f") for m in metrics},
         },
     )
+    chosen = frame["id"].iloc[event.selection.rows].tolist() if event.selection.rows else []
+    left, right = st.columns(2)
+    if left.button(f"Compare {len(chosen)} selected", disabled=len(chosen) < 2, key="compare_selected"):
+        st.session_state["compare_ids"] = chosen
+        st.switch_page("pages/compare.py")
+    if right.button("Open selected run", disabled=len(chosen) != 1, key="open_selected"):
+        st.session_state["run_id"] = chosen[0]
+        st.switch_page("pages/run.py")
 
 
 runs_table()

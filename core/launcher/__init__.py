@@ -76,10 +76,10 @@ def launch_many(
                                   priority=priority, recipe=recipe))
         return ids
 
-    return _once(root, request_id, queue_all, start)
+    return once(root, request_id, queue_all, start)
 
 
-def _once(root: Path, request_id: str | None, make: Callable[[], list[str]], start: bool) -> list[str]:
+def once(root: Path, request_id: str | None, make: Callable[[], list[str]], start: bool) -> list[str]:
     """Run ``make`` unless this request id was served before (then return its runs); start the scheduler."""
     if request_id is not None and (done := queue.claim_request(root, request_id)) is not None:
         return done
@@ -117,7 +117,7 @@ def launch_command(
         return [_queue_one(root, {"argv": [str(a) for a in argv], "cwd": cwd}, config or {}, name=name,
                            group=group, changes="", reason="", tags=(), priority=priority, recipe="script")]
 
-    return _once(root, request_id, queue_it, start)[0]
+    return once(root, request_id, queue_it, start)[0]
 
 
 def _checked_config(recipe: str, overrides: list[str]) -> dict[str, Any]:
