@@ -1,15 +1,43 @@
-"""Experiment Explorer: launch, compare and demo computer-vision experiments. Start: `bash dev.sh app`."""
+"""Experiment Explorer home: what is running, the latest runs, and what to do next. `bash dev.sh app`."""
 
 import streamlit as st
 
-from pages.auth import require_password
+from core.store import queries
+from pages.lib.common import page_setup, store
 
-st.set_page_config(page_title="Experiment Explorer", layout="wide")
-require_password()
-page = st.navigation([
-    st.Page("pages/runs.py", title="Runs", icon=":material/list:", default=True),
-    st.Page("pages/launch.py", title="Launch", icon=":material/rocket_launch:"),
-    st.Page("pages/run.py", title="Run", icon=":material/monitoring:"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
-])
-page.run()
+page_setup("Home")
+st.title("Experiment Explorer")
+st.caption("Launch training runs, compare experiments side by side, demo predictions.")
+index = store()
+if index is None:
+    st.stop()
+
+
+@st.fragment(run_every=3)
+def overview() -> None:
+    live = store()
+    options = queries.filter_options(live)
+    latest = queries.list_runs(live, limit=10)
+    if latest.empty:
+        st.info(
+            "No runs yet. Open **Launch** to train `classify` on the built-in synthetic cars (CPU-sized, a few "
+            "minutes), or from a terminal run `python -m core run classify`. Your own scripts can log here too:"
+            "\n\n```python\nfrom core import tracking\n"
+            "with tracking.start(name=\"baseline\", group=\"heads\", config={\"lr\": 3e-4}) as run:\n"
+            "    run.log({\"val/top1\": 0.41}, step=1)\n```\n\n"
+            f"Runs are read from `{live.root}` (set `EXPLORER_RUNS_DIR` to use another folder)."
+        )
+        return
+    counts = live.rows("SELECT status, count(*) FROM runs GROUP BY status")
+    cols = st.columns(len(counts) or 1)
+    for col, (status, n) in zip(cols, sorted(counts)):
+        col.metric(status, n)
+    st.subheader("Latest runs")
+    metric_columns = [c for c in latest.columns if "/" in c]
+    st.dataframe(latest[["name", "group", "status", "recipe", "created", *metric_columns, "id"]], hide_index=True,
+                 column_config={"created": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm"),
+                                **{c: st.column_config.NumberColumn(c, format="%.4f") for c in metric_columns}})
+    st.caption(f"{len(options['group'])} groups · open **Runs** to search, filter and select runs to compare.")
+
+
+overview()

@@ -30,7 +30,7 @@ def _page(path: str, **state: object) -> AppTest:
 
 
 def test_runs_page_lists_filters_and_sorts(runs: dict[str, str]) -> None:
-    at = _page("pages/runs.py")
+    at = _page("pages/1_Runs.py")
     assert len(at.dataframe[0].value) == 4
     at.multiselect(key="runs_group").set_value(["multi"]).run()
     assert sorted(at.dataframe[0].value["name"]) == ["multi s0", "multi s1"]
@@ -46,7 +46,7 @@ def test_runs_page_lists_filters_and_sorts(runs: dict[str, str]) -> None:
 def test_launch_page_shows_a_bad_value_next_to_its_field_and_queues_nothing(runs: dict[str, str],
                                                                            runs_root: Path) -> None:
     before = list(runfolder.iter_run_dirs(runs_root))
-    at = _page("pages/launch.py")
+    at = _page("pages/2_Launch.py")
     at.text_input(key="cfg_classify_lr").input("fast").run()
     at.button(key="launch_button").click().run()
     assert not at.exception
@@ -57,7 +57,7 @@ def test_launch_page_shows_a_bad_value_next_to_its_field_and_queues_nothing(runs
 def test_launch_page_queues_a_valid_run_once(runs: dict[str, str], runs_root: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("core.launcher.ensure_scheduler", lambda root: None)  # queue only; nothing trains
-    at = _page("pages/launch.py")
+    at = _page("pages/2_Launch.py")
     at.text_input(key="cfg_classify_epochs").input("1").run()
     at.text_input(key="launch_name").input("from the form").run()
     at.button(key="launch_button").click().run()
@@ -71,13 +71,13 @@ def test_launch_page_queues_a_valid_run_once(runs: dict[str, str], runs_root: Pa
 
 
 def test_launch_page_clone_marks_changed_fields(runs: dict[str, str]) -> None:
-    at = _page("pages/launch.py")
+    at = _page("pages/2_Launch.py")
     at.text_input(key="cfg_classify_lr").input("0.123").run()
     assert any("`lr`" in c.value and "0.123" in c.value for c in at.caption)
 
 
 def test_run_page_shows_status_results_and_confusion(runs: dict[str, str]) -> None:
-    at = _page("pages/run.py", run_id=runs["multi0"])
+    at = _page("pages/3_Run.py", run_id=runs["multi0"])
     assert at.title[0].value == "multi s0"
     assert any(m.label == "Status" and m.value == "succeeded" for m in at.metric)
     frames = [d.value for d in at.dataframe]
@@ -87,18 +87,18 @@ def test_run_page_shows_status_results_and_confusion(runs: dict[str, str]) -> No
 
 
 def test_compare_page_summarises_with_deltas_and_config_diff(runs: dict[str, str]) -> None:
-    at = _page("pages/compare.py", compare_ids=[runs["single0"], runs["multi0"]])
+    at = _page("pages/4_Compare.py", compare_ids=[runs["single0"], runs["multi0"]])
     assert not at.exception
-    summary = at.dataframe[0].value
+    summary = at.table[0].value
     assert list(summary.index) == ["single s0", "multi s0"]
-    assert summary.loc["multi s0", "Δ val/top1"] == pytest.approx(0.4)
-    config_diff = at.dataframe[1].value
+    assert float(summary.loc["multi s0", "Δ val/top1"]) == pytest.approx(0.4)
+    config_diff = at.dataframe[0].value
     assert {"lr", "heads"} <= set(config_diff.index)
     assert any("McNemar" in m.value for m in at.markdown)
 
 
 def test_compare_page_tests_seed_groups(runs: dict[str, str]) -> None:
-    at = _page("pages/compare.py", compare_ids=list(runs.values()))
+    at = _page("pages/4_Compare.py", compare_ids=list(runs.values()))
     at.toggle(key="compare_groups").set_value(True).run()
     assert not at.exception
     assert any("Welch" in m.value for m in at.markdown)

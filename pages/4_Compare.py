@@ -7,9 +7,10 @@ import streamlit as st
 
 from core import compare, diagnostics
 from core.store import queries
-from pages.charts import bands_figure, curves_figure
-from pages.common import store
+from pages.lib.charts import bands_figure, curves_figure
+from pages.lib.common import page_setup, store
 
+page_setup("Compare")
 st.title("Compare")
 index = store()
 if index is None:
@@ -54,11 +55,10 @@ st.subheader("Summary")
 table = compare.summary(index, run_ids, metrics, baseline)
 best_columns = [c for c in table.columns if c.startswith("best:")]
 shown = table.drop(columns=best_columns).set_index("name")
-st.dataframe(
+st.table(
     shown.style.format(precision=4, na_rep="—").apply(
         lambda col: ["font-weight: bold; background-color: #e6f4ea" if b else "" for b in
                      table[f"best:{col.name}"]] if f"best:{col.name}" in table else [""] * len(col), axis=0),
-    key="compare_summary",
 )
 st.caption(f"Δ against the baseline {labels[baseline]}; the best value of each metric is highlighted.")
 for finding in diagnostics.diagnose_runs(

@@ -12,8 +12,9 @@ from core import launcher, launchform
 from core.launcher import slots
 from core.recipes import FieldSpec, list_recipes
 from core.store import queries
-from pages.common import show_error, store
+from pages.lib.common import page_setup, show_error, store
 
+page_setup("Launch")
 st.title("Launch")
 index = store()
 if index is None:

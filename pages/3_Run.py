@@ -9,9 +9,10 @@ import streamlit as st
 
 from core import reports, runview
 from core.store import queries
-from pages.charts import bars_figure, curves_figure, heatmap_figure
-from pages.common import selected_run, show_error, store
+from pages.lib.charts import bars_figure, curves_figure, heatmap_figure
+from pages.lib.common import page_setup, selected_run, show_error, store
 
+page_setup("Run")
 index = store()
 if index is None:
     st.stop()

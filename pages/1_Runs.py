@@ -6,10 +6,11 @@ import streamlit as st
 
 from core import runview
 from core.store import queries
-from pages.common import store
+from pages.lib.common import page_setup, store
 
 PAGE_SIZE = 50
 
+page_setup("Runs")
 st.title("Runs")
 index = store()
 if index is None:
@@ -66,10 +67,10 @@ def runs_table() -> None:
     left, right = st.columns(2)
     if left.button(f"Compare {len(chosen)} selected", disabled=len(chosen) < 2, key="compare_selected"):
         st.session_state["compare_ids"] = chosen
-        st.switch_page("pages/compare.py")
+        st.switch_page("pages/4_Compare.py")
     if right.button("Open selected run", disabled=len(chosen) != 1, key="open_selected"):
         st.session_state["run_id"] = chosen[0]
-        st.switch_page("pages/run.py")
+        st.switch_page("pages/3_Run.py")
 
 
 runs_table()

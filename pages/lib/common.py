@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import time
 from collections.abc import Callable
 
@@ -9,13 +10,22 @@ import streamlit as st
 
 from core.paths import runs_dir
 from core.store import IndexBusyError, Store
+from pages.lib.auth import require_password
 
 SYNC_EVERY_S = 2.0
 
 
+def page_setup(title: str) -> None:
+    """First call of every page: title, wide layout, and the optional password (deep links included)."""
+    st.set_page_config(page_title=f"{title} · Experiment Explorer", layout="wide")
+    require_password()
+
+
 @st.cache_resource(show_spinner=False)
 def _open_store(root: str) -> Store:
-    return Store(root)
+    index = Store(root)
+    atexit.register(index.close)  # close the database cleanly when the server stops
+    return index
 
 
 def store() -> Store | None:
