@@ -168,3 +168,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 from core import cli_launch  # noqa: E402,F401  (registers launch, cancel, queue)
+from core import cli_recipes  # noqa: E402,F401  (registers run, resume, data, recipes)
+from core import cli_predict  # noqa: E402,F401  (registers explain)
