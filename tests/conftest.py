@@ -31,3 +31,16 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120)
         text=True,
         timeout=timeout,
     )
+
+
+# -- classify recipe: a tiny synthetic-cars set, generated once per test session -------------------------
+TINY_CARS = {"n_makes": 3, "models_per_make": 2, "images_per_class": 14, "image_size": 32}
+
+
+@pytest.fixture(scope="session")
+def tiny_cars(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """synthetic-cars at 3 makes x 2 models, about 80 images of 32 px, in a folder named as the built-in set."""
+    from core.datasets import generate_synthetic_cars
+    from core.datasets.synthetic_cars import FOLDER_NAME
+
+    return generate_synthetic_cars(tmp_path_factory.mktemp("tiny-data") / FOLDER_NAME, seed=0, **TINY_CARS)

@@ -1,0 +1,310 @@
+"""The classify recipe's program: check the inputs, train epoch by epoch, then evaluate the best checkpoint.
+
+Reads top to bottom like nanoGPT's train.py: ``prepare`` (dataset and model, before any run folder
+exists), ``build_engine``, the epoch loop in ``train`` (log, checkpoint, early stop), ``final_evaluation``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+
+from core import metricfile, runfolder
+from core.datasets import ClassificationData, DatasetError, load_dataset
+from core.recipes.classify import checkpoint as ckpt
+from core.recipes.classify.config import ClassifyConfig
+from core.recipes.classify.data import (
+    build_eval_loader,
+    build_train_loader,
+    build_transform,
+    class_counts,
+    inverse_frequency_weights,
+    model_data_config,
+    seed_epoch,
+)
+from core.recipes.classify.evaluate import final_split, result_tables, split_metrics
+from core.recipes.classify.loop import Engine, evaluate, train_one_epoch
+from core.recipes.classify.losses import ClassificationLoss, HierarchicalLoss
+from core.recipes.classify.model import Classifier, build_model, count_parameters
+from core.recipes.classify.optim import LrSchedule, build_optimizer
+from core.recipes.config import ConfigError, to_dict
+from core.recipes.registry import RunContext
+from core.tracking import Run
+
+
+@dataclass
+class Prepared:
+    """The checked inputs of a run: its dataset, its freshly built model and the device."""
+
+    data: ClassificationData
+    model: Classifier
+    device: torch.device
+
+
+@dataclass
+class Progress:
+    """Early-stopping bookkeeping, saved in last.pt."""
+
+    epoch: int = 0  # last completed epoch
+    best_top1: float = -1.0
+    best_epoch: int = 0
+    bad_epochs: int = 0  # epochs since val top-1 last improved
+
+    def update(self, epoch: int, val_top1: float) -> bool:
+        """Record a finished epoch; True when its val top-1 is the best so far."""
+        self.epoch = epoch
+        if val_top1 > self.best_top1:
+            self.best_top1, self.best_epoch, self.bad_epochs = val_top1, epoch, 0
+            return True
+        self.bad_epochs += 1
+        return False
+
+
+# -- inputs -------------------------------------------------------------------------------------------
+def resolve_device(name: str) -> torch.device:
+    """``auto`` is cuda when torch sees a GPU, else cpu; an unavailable device is a ConfigError."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+        raise ConfigError(f"device={name} but torch sees {torch.cuda.device_count()} GPU(s); use device=auto or cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("device=mps but this torch has no MPS support; use device=auto or cpu")
+    return device
+
+
+def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype: ``auto`` is bf16 on cuda (fp16 on GPUs without bf16) and off elsewhere."""
+    if amp == "off" or (amp == "auto" and device.type != "cuda"):
+        return None
+    if amp == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if amp == "bf16" else torch.float16
+
+
+def prepare(cfg: ClassifyConfig, resuming: bool = False) -> Prepared:
+    """Load and check the dataset and build the model, so that bad input fails before a run folder exists.
+
+    When resuming, the weights come from the checkpoint, so pretrained weights are not fetched again.
+    """
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    data = load_dataset(cfg.dataset, cfg.data_root, seed=cfg.seed)
+    for split in ("train", "val"):
+        if not data.splits.get(split):
+            raise DatasetError(f"dataset {cfg.dataset!r} at {data.root} has no {split} images; add some")
+    torch.manual_seed(cfg.seed)  # the initial weights of the heads (and of the backbone without pretraining)
+    model = build_model(
+        cfg.backbone,
+        len(data.classes),
+        n_makes=len(data.makes) if cfg.heads == "multi" else 0,
+        pretrained=False if resuming else cfg.pretrained,
+        dropout=cfg.dropout,
+        image_size=cfg.image_size,
+    )
+    return Prepared(data, model, device)
+
+
+# -- engine and loaders -------------------------------------------------------------------------------
+def build_criterion(cfg: ClassifyConfig, data: ClassificationData) -> HierarchicalLoss:
+    """The loss: class-weighted when balance=loss; make loss and consistency term for heads=multi."""
+    c2m = torch.tensor(data.class_to_make, dtype=torch.long)
+    counts = class_counts(data.splits["train"], len(data.classes))
+    weights = inverse_frequency_weights(counts) if cfg.balance == "loss" else None
+    make_weights = None
+    if cfg.balance == "loss":
+        make_weights = inverse_frequency_weights(torch.zeros(len(data.makes)).index_add(0, c2m, counts.float()))
+    model_loss = ClassificationLoss(weights, cfg.label_smoothing, cfg.focal_gamma)
+    make_loss = ClassificationLoss(make_weights, cfg.label_smoothing, cfg.focal_gamma) if cfg.heads == "multi" else None
+    return HierarchicalLoss(model_loss, c2m, make_loss, cfg.make_loss_weight, cfg.consistency_weight)
+
+
+def build_engine(cfg: ClassifyConfig, prep: Prepared) -> Engine:
+    """Model on the device, optimizer, loss, precision, schedule and (optionally) the compiled model."""
+    device = prep.device
+    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model = prep.model.to(device=device, memory_format=fmt)
+    optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.momentum)
+    amp_dtype = resolve_amp(cfg.amp, device)
+    schedule = LrSchedule(
+        cfg.scheduler, cfg.lr, cfg.epochs, cfg.warmup_epochs, cfg.min_lr_ratio, cfg.lr_step_epochs, cfg.lr_gamma,
+        cfg.plateau_patience,
+    )
+    return Engine(
+        model=torch.compile(model) if cfg.compile else model,
+        raw_model=model,
+        criterion=build_criterion(cfg, prep.data).to(device),
+        optimizer=optimizer,
+        scaler=torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16),  # bf16 needs no scaling
+        schedule=schedule,
+        device=device,
+        amp_dtype=amp_dtype,
+        channels_last=cfg.channels_last,
+    )
+
+
+def eval_loader(cfg: ClassifyConfig, prep: Prepared, split: str) -> DataLoader:
+    """The evaluation loader of ``split`` (resize only, twice the training batch)."""
+    transform = build_transform("none", cfg.image_size, model_data_config(prep.model.backbone), train=False)
+    return build_eval_loader(
+        prep.data.splits[split], transform, batch_size=2 * cfg.batch_size, num_workers=cfg.num_workers,
+        pin_memory=prep.device.type == "cuda",
+    )
+
+
+def train_loader(cfg: ClassifyConfig, prep: Prepared) -> DataLoader:
+    """The training loader with the augmentation preset (and the balanced sampler for balance=sampler)."""
+    transform = build_transform(cfg.augment, cfg.image_size, model_data_config(prep.model.backbone), train=True)
+    return build_train_loader(
+        prep.data.splits["train"], transform, n_classes=len(prep.data.classes), batch_size=cfg.batch_size,
+        num_workers=cfg.num_workers, balance_sampler=cfg.balance == "sampler", pin_memory=prep.device.type == "cuda",
+    )
+
+
+# -- the run ------------------------------------------------------------------------------------------
+def train(cfg: ClassifyConfig, run: Run, ctx: RunContext) -> None:
+    """Train ``cfg`` into ``run``: per-epoch metrics and checkpoints, then the end-of-run evaluation."""
+    prep: Prepared = ctx.prepared
+    engine = build_engine(cfg, prep)
+    loaders = {"train": train_loader(cfg, prep), "val": eval_loader(cfg, prep, "val")}
+    if ctx.resume_from is not None:
+        progress = restore(engine, ctx.resume_from, run, prep.data)
+        ctx.echo(f"resuming {run.id} after epoch {progress.epoch} of {cfg.epochs}")
+    else:
+        progress = Progress()
+        log_run_facts(run, prep, engine)
+    folder = run.dir / runfolder.CHECKPOINTS_DIR
+    for epoch in range(progress.epoch + 1, cfg.epochs + 1):
+        set_frozen_for_epoch(engine.raw_model, cfg, epoch, ctx)
+        metrics = run_epoch(engine, loaders, cfg, prep.data, epoch)
+        improved = progress.update(epoch, metrics["val/top1"])
+        save_checkpoints(folder, cfg, prep.data, engine, progress, metrics, improved)
+        run.log(metrics, step=epoch)  # after the checkpoint: a resume never logs an epoch twice
+        run.sync()
+        run.set_progress(epoch, cfg.epochs)
+        ctx.echo(format_epoch(epoch, cfg.epochs, metrics))
+        if cfg.early_stop_patience and progress.bad_epochs >= cfg.early_stop_patience:
+            ctx.echo(f"early stop: val top-1 has not improved for {progress.bad_epochs} epochs")
+            break
+    final_evaluation(engine, cfg, prep, run, progress, ctx)
+
+
+def log_run_facts(run: Run, prep: Prepared, engine: Engine) -> None:
+    """Once, at step 0: dataset sizes and skipped images, model size."""
+    total, trainable = count_parameters(engine.raw_model)
+    facts = {f"data/{split}_images": len(samples) for split, samples in prep.data.splits.items()}
+    facts |= {"data/skipped_images": prep.data.skipped, "data/classes": len(prep.data.classes)}
+    facts |= {"data/makes": len(prep.data.makes), "model/parameters": total}
+    run.log(facts, step=0)
+
+
+def set_frozen_for_epoch(model: Classifier, cfg: ClassifyConfig, epoch: int, ctx: RunContext) -> None:
+    """freeze=backbone: frozen for the first ``unfreeze_epoch`` epochs (all of them when it is 0)."""
+    frozen = cfg.freeze == "backbone" and (cfg.unfreeze_epoch == 0 or epoch <= cfg.unfreeze_epoch)
+    if frozen != model.backbone_frozen:
+        model.set_backbone_frozen(frozen)
+        if not frozen:
+            ctx.echo(f"epoch {epoch}: unfreezing the backbone")
+
+
+def run_epoch(
+    engine: Engine, loaders: dict[str, DataLoader], cfg: ClassifyConfig, data: ClassificationData, epoch: int
+) -> dict[str, float]:
+    """Train one epoch, evaluate on val; the epoch's metrics under SPEC names."""
+    seed_epoch(loaders["train"], cfg.seed, epoch)
+    started = time.perf_counter()
+    train_out = train_one_epoch(engine, loaders["train"], epoch, cfg.max_train_batches)
+    val_out = evaluate(engine, loaders["val"], cfg.max_eval_batches)
+    engine.schedule.observe(val_out.loss)
+    metrics = split_metrics(train_out, data.class_to_make, "train") | split_metrics(val_out, data.class_to_make, "val")
+    metrics["train/lr"] = train_out.lr
+    metrics["train/epoch_seconds"] = time.perf_counter() - started
+    metrics["train/images_per_second"] = train_out.n_images / max(train_out.seconds, 1e-9)
+    return metrics
+
+
+def format_epoch(epoch: int, epochs: int, m: dict[str, float]) -> str:
+    """One progress line: losses and accuracies (train/val), lr, time, speed."""
+    return (
+        f"epoch {epoch}/{epochs}  loss {m['train/loss']:.3f}/{m['val/loss']:.3f}  "
+        f"top1 {100 * m['train/top1']:.1f}/{100 * m['val/top1']:.1f}%  make {100 * m['val/make_acc']:.1f}%  "
+        f"lr {m['train/lr']:.2e}  {m['train/epoch_seconds']:.1f}s  {m['train/images_per_second']:.0f} img/s"
+    )
+
+
+# -- checkpoints and resume ---------------------------------------------------------------------------
+def save_checkpoints(
+    folder: Path, cfg: ClassifyConfig, data: ClassificationData, engine: Engine, progress: Progress,
+    metrics: dict[str, float], improved: bool,
+) -> None:
+    """last.pt every epoch (with the training state), best.pt when val top-1 improved (model only)."""
+    common: dict[str, Any] = {
+        "config": to_dict(cfg), "classes": data.classes, "makes": data.makes, "class_to_make": data.class_to_make,
+        "epoch": progress.epoch, "metrics": metrics, "model": engine.raw_model,
+    }
+    if improved:
+        ckpt.save_checkpoint(folder / ckpt.BEST, ckpt.make_checkpoint(**common))
+    training = {
+        "optimizer": engine.optimizer.state_dict(), "scaler": engine.scaler.state_dict(),
+        "schedule": engine.schedule.state_dict(), "progress": asdict(progress),
+    }
+    ckpt.save_checkpoint(folder / ckpt.LAST, ckpt.make_checkpoint(**common, training_state=training))
+
+
+def restore(engine: Engine, path: Path, run: Run, data: ClassificationData) -> Progress:
+    """Load last.pt into the engine; log its epoch's metrics if a stop fell between saving and logging."""
+    saved = ckpt.read_checkpoint(path)
+    if saved["classes"] != data.classes or saved["class_to_make"] != data.class_to_make:
+        raise ckpt.CheckpointError(f"the classes of the dataset changed since {path} was written; cannot resume")
+    engine.raw_model.load_state_dict(saved["model"])
+    training = saved["training"]
+    engine.optimizer.load_state_dict(training["optimizer"])
+    engine.scaler.load_state_dict(training["scaler"])
+    engine.schedule.load_state_dict(training["schedule"])
+    progress = Progress(**training["progress"])
+    if last_logged_step(run.dir, "val/top1") < progress.epoch:
+        run.log(saved["metrics"], step=progress.epoch)
+    return progress
+
+
+def last_logged_step(run_dir: Path, name: str) -> int:
+    """The highest step at which ``name`` was logged in the run's metrics log (0 when never)."""
+    path = run_dir / metricfile.METRICS_FILE
+    if not path.exists():
+        return 0
+    chunk = metricfile.validate_chunk(path.read_bytes())
+    records = (metricfile.parse_line(line) for line in chunk.valid.splitlines())
+    return max((r[0] for r in records if r is not None and r[1] == name), default=0)
+
+
+# -- the end ------------------------------------------------------------------------------------------
+def final_evaluation(engine: Engine, cfg: ClassifyConfig, prep: Prepared, run: Run, progress: Progress,
+                     ctx: RunContext) -> None:
+    """Evaluate the best checkpoint on test (val when there is none); log test/* and the result tables."""
+    best = run.dir / runfolder.CHECKPOINTS_DIR / ckpt.BEST
+    if best.exists():
+        engine.raw_model.load_state_dict(ckpt.read_checkpoint(best)["model"])
+    split = final_split(prep.data)
+    out = evaluate(engine, eval_loader(cfg, prep, split), cfg.max_eval_batches)
+    metrics = split_metrics(out, prep.data.class_to_make, "test")
+    metrics |= {"test/checkpoint_epoch": progress.best_epoch, "test/images": out.n_images}
+    run.log(metrics, step=max(progress.epoch, 1))
+    for name, rows in result_tables(out, prep.data, split).items():
+        run.log_table(name, rows)
+    run.sync()
+    top1, make = metrics["test/top1"], metrics["test/make_acc"]
+    ctx.echo(
+        f"{split} ({out.n_images} images, best epoch {progress.best_epoch}): top1 {_pct(top1)}  make {_pct(make)}  "
+        f"top5 {_pct(metrics['test/top5'])}  gap {metrics['test/gap']:.1f} points"
+    )
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.1f}%" if math.isfinite(share) else "n/a"

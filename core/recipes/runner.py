@@ -1,0 +1,143 @@
+"""Starting and resuming recipe runs: check the config and inputs, open the run folder, train, finish it.
+
+Bad input (an unknown key, a missing dataset, unavailable weights) is found before a run folder is created,
+so it creates nothing. A failure while training marks the run failed with the message (the tracking
+context manager does that), saves the traceback as ``artifacts/traceback.txt`` and is re-raised as a
+:class:`RunFailedError` with one readable line.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from core import runfolder, runstatus, tracking
+from core.paths import runs_dir as resolve_runs_dir
+from core.recipes.config import from_dict, parse_overrides, to_dict
+from core.recipes.registry import RecipeEntry, RunContext, get_recipe
+
+RESUME_CHECKPOINT = "last.pt"  # recipes write checkpoints/last.pt at each epoch end; resume reads it
+Echo = Callable[[str], None]
+
+
+class RunFailedError(RuntimeError):
+    """Training raised; the run folder is marked failed. ``run_id`` names it."""
+
+    def __init__(self, message: str, run_id: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class ResumeError(ValueError):
+    """A run that cannot be resumed (still running, already finished, or no checkpoint yet)."""
+
+
+def build_config(entry: RecipeEntry, overrides: Iterable[str] | Mapping[str, Any], base: Mapping | None = None) -> Any:
+    """The recipe's config from ``key=value`` strings or a dict of typed values, over ``base``."""
+    if isinstance(overrides, Mapping):
+        return from_dict(entry.config_cls, {**(base or {}), **overrides})
+    return parse_overrides(entry.config_cls, list(overrides), base)
+
+
+def run_recipe(
+    recipe: str,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    *,
+    runs_dir: str | os.PathLike[str] | None = None,
+    name: str | None = None,
+    group: str | None = None,
+    changes: str = "",
+    reason: str = "",
+    tags: Iterable[str] = (),
+    run_id: str | None = None,
+    echo: Echo = print,
+) -> str:
+    """Train ``recipe`` in this process and return the run id.
+
+    Args:
+        overrides: ``["lr=0.01", ...]`` or ``{"lr": 0.01}``, applied over the defaults (or, with ``run_id``,
+            over the config.json of that run).
+        run_id: attach to this existing (queued) run folder instead of creating one; the launcher uses it.
+            If its config is invalid the run is marked failed before the error is raised.
+        echo: receives one progress line per epoch.
+
+    Raises:
+        ConfigError, DatasetError, ...: bad input; no run folder was created.
+        RunFailedError: training failed; the run folder says why.
+    """
+    entry = get_recipe(recipe)
+    if run_id is None:
+        cfg = build_config(entry, overrides)
+        prepared = entry.prepare(cfg, False)
+        run = tracking.start(
+            name, group, to_dict(cfg), recipe=recipe, tags=list(tags), changes=changes, reason=reason,
+            runs_dir=runs_dir,
+        )
+    else:
+        run_dir = runfolder.resolve_run_dir(resolve_runs_dir(runs_dir), run_id)
+        try:
+            cfg = build_config(entry, overrides, runfolder.read_json(run_dir / runfolder.CONFIG_FILE, {}))
+            prepared = entry.prepare(cfg, False)
+        except ValueError as exc:
+            tracking.attach(run_dir.name, runs_dir=runs_dir).finish("failed", error=str(exc))
+            raise
+        run = tracking.attach(run_dir.name, runs_dir=runs_dir)
+        runfolder.write_json_atomic(run.dir / runfolder.CONFIG_FILE, to_dict(cfg))
+    _train(entry, cfg, run, RunContext(prepared=prepared, echo=echo))
+    return run.id
+
+
+def resume_run(run_id: str, runs_dir: str | os.PathLike[str] | None = None, *, echo: Echo = print) -> str:
+    """Continue a stopped run at the epoch after its last checkpoint, in the same run folder.
+
+    Raises:
+        ResumeError: the run is still running, already succeeded, or has no checkpoint yet.
+        RunFailedError: training failed again.
+    """
+    root = resolve_runs_dir(runs_dir)
+    run_dir = runfolder.resolve_run_dir(root, run_id)
+    meta = runfolder.read_json(run_dir / runfolder.META_FILE, {}) or {}
+    _check_resumable(run_dir)
+    entry = get_recipe(meta.get("recipe", ""))
+    cfg = from_dict(entry.config_cls, runfolder.read_json(run_dir / runfolder.CONFIG_FILE, {}) or {})
+    last = run_dir / runfolder.CHECKPOINTS_DIR / RESUME_CHECKPOINT
+    if not last.is_file():
+        raise ResumeError(
+            f"run {run_dir.name} has no {runfolder.CHECKPOINTS_DIR}/{RESUME_CHECKPOINT} (it stopped before its "
+            f"first epoch ended); nothing to resume: start it again with `python -m core run {entry.name} ...`"
+        )
+    prepared = entry.prepare(cfg, True)
+    run = tracking.attach(run_dir.name, runs_dir=root)
+    _train(entry, cfg, run, RunContext(prepared=prepared, resume_from=last, echo=echo))
+    return run.id
+
+
+def _check_resumable(run_dir: Path) -> None:
+    state = runstatus.current(runstatus.read(run_dir))
+    if state == "succeeded":
+        raise ResumeError(f"run {run_dir.name} already succeeded; there is nothing to resume")
+    launched_here = os.environ.get(tracking.LAUNCHED_RUN_ENV) == run_dir.name  # the launcher's child resuming it
+    if state in ("queued", "starting", "running") and runstatus.is_alive(run_dir) and not launched_here:
+        raise ResumeError(
+            f"run {run_dir.name} is {state} in another process; cancel it first "
+            f"(`python -m core cancel {run_dir.name}`) or let it finish"
+        )
+
+
+def _train(entry: RecipeEntry, cfg: Any, run: tracking.Run, ctx: RunContext) -> None:
+    """Run the recipe inside the run's context manager; a failure becomes a RunFailedError."""
+    try:
+        with run:
+            entry.train(cfg, run, ctx)
+    except KeyboardInterrupt:
+        ctx.echo(f"interrupted: run {run.id} is cancelled; `python -m core resume {run.id}` continues it")
+        raise
+    except Exception as exc:
+        run.artifact_path("traceback.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        raise RunFailedError(
+            f"run {run.id} failed: {type(exc).__name__}: {exc} (traceback: {run.dir}/artifacts/traceback.txt)",
+            run.id,
+        ) from exc
