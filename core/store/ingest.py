@@ -25,6 +25,8 @@ from core import metricfile, runfolder
 
 READ_BLOCK = 64 << 20  # metricfile's checksum arithmetic is exact for blocks under 2**26 bytes
 BATCH_BYTES = 32 << 20
+BATCH_RUNS = 2000
+_RECORD_FILES = (runfolder.META_FILE, runfolder.CONFIG_FILE, runfolder.STATUS_FILE)
 _COLUMNS = ["step", "name", "value", "time", "checksum"]
 _TYPES = {"step": pa.int64(), "name": pa.string(), "value": pa.float64(), "time": pa.float64()}
 
@@ -84,7 +86,11 @@ def read_metrics_file(path: Path, offset: int = 0, limit: int = READ_BLOCK) -> t
 
 
 class Ingestor:
-    """Brings the index up to date with the run folders under ``root``; used with the store's connection."""
+    """Brings the index up to date with the run folders under ``root``; used with the store's connection.
+
+    Every write is batched: run records, table rows, metric records and ingestion states of many runs go
+    to DuckDB in a few bulk statements per batch (single-row statements cost milliseconds each).
+    """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, root: Path) -> None:
         self.con = con
@@ -94,20 +100,22 @@ class Ingestor:
         """Ingest everything new in every run folder."""
         report = IngestReport()
         states = self._load_states()
+        next_key = max((s.key for s in states.values()), default=0) + 1
         batch = _Batch(report)
         for run_dir in runfolder.iter_run_dirs(self.root):
             state = states.get(run_dir.name)
             if state is not None and state.settled and _dir_mtime(run_dir) == state.dir_mtime:
                 continue  # finished and untouched since it was read to the end
-            state = self._sync_records(run_dir, state, report)
-            self._sync_tables(run_dir, state)
+            if state is None:
+                state, next_key = _RunState(key=next_key), next_key + 1
+            self._read_records(run_dir, state, batch, report)
+            self._read_tables(run_dir, state, batch)
             self._read_metrics(run_dir, state, batch, report)
-            if batch.nbytes >= BATCH_BYTES:
+            if batch.nbytes >= BATCH_BYTES or len(batch.states) >= BATCH_RUNS:
                 self._flush(batch)
         self._flush(batch)
         return report
 
-    # -- runs and their JSON records ---------------------------------------------------------------
     def _load_states(self) -> dict[str, _RunState]:
         rows = self.con.execute(
             "SELECT r.id, s.run_key, s.metrics_offset, s.records, s.skipped, s.record_sig, s.tables_sig, "
@@ -115,65 +123,34 @@ class Ingestor:
         ).fetchall()
         return {row[0]: _RunState(*row[1:]) for row in rows}
 
-    def _sync_records(self, run_dir: Path, state: _RunState | None, report: IngestReport) -> _RunState:
-        """Upsert the runs row when meta/config/status changed; return the run's state (new runs get a key)."""
-        dir_mtime = _dir_mtime(run_dir)  # read before the records: a later change shows next time
-        files = (runfolder.META_FILE, runfolder.CONFIG_FILE, runfolder.STATUS_FILE)
-        sig = "|".join(_file_sig(run_dir / f) for f in files)
-        if state is None:
-            key = self.con.execute("SELECT nextval('run_keys')").fetchone()[0]
-            state = _RunState(key=key)
-            self.con.execute("INSERT INTO ingest_state (run_key) VALUES (?)", [key])
-        if sig != state.record_sig:
-            self._upsert_run(run_dir, state.key)
-            state.record_sig = sig
-            report.runs_updated += 1
-        status = (runfolder.read_json(run_dir / runfolder.STATUS_FILE, {}) or {}).get("status")
-        state.settled = status in runfolder.FINAL_STATUSES  # metrics are read after this, to the end
-        state.dir_mtime = dir_mtime
-        return state
-
-    def _upsert_run(self, run_dir: Path, key: int) -> None:
-        meta = runfolder.read_json(run_dir / runfolder.META_FILE, {}) or {}
-        config = runfolder.read_json(run_dir / runfolder.CONFIG_FILE, {})
+    # -- reading a run folder -----------------------------------------------------------------------
+    def _read_records(self, run_dir: Path, state: _RunState, batch: _Batch, report: IngestReport) -> None:
+        """Queue the runs row when meta/config/status changed; note whether the run has ended."""
+        state.dir_mtime = _dir_mtime(run_dir)  # read before the records: a later change shows next time
+        folder = str(run_dir)
+        sig = "|".join(_file_sig(os.path.join(folder, f)) for f in _RECORD_FILES)
+        if sig == state.record_sig:
+            return  # unchanged records: the run's status (and so whether it settled) is unchanged too
         status = runfolder.read_json(run_dir / runfolder.STATUS_FILE, {}) or {}
-        progress = status.get("progress") or {}
-        self.con.execute(
-            "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                key, run_dir.name, str(meta.get("name") or run_dir.name), str(meta.get("group") or ""),
-                str(meta.get("recipe") or ""), str(status.get("status") or "queued"),
-                _timestamp(meta.get("created")), _timestamp(status.get("updated")), _timestamp(status.get("ended")),
-                [str(t) for t in meta.get("tags") or []], str(meta.get("notes") or ""),
-                str(meta.get("changes") or ""), str(meta.get("reason") or ""),
-                _int_or_none(progress.get("done")), _int_or_none(progress.get("total")),
-                _int_or_none(status.get("exit_code")), status.get("error"),
-                _dumps(config), _dumps(status),
-            ],
-        )
+        batch.runs.append(_run_row(run_dir, state.key, status))
+        state.record_sig = sig
+        report.runs_updated += 1
+        state.settled = status.get("status") in runfolder.FINAL_STATUSES  # metrics are read after this
 
-    # -- tables -----------------------------------------------------------------------------------
-    def _sync_tables(self, run_dir: Path, state: _RunState) -> None:
-        sig = _file_sig(run_dir / runfolder.TABLES_DIR)  # the folder changes when a table file is replaced
+    def _read_tables(self, run_dir: Path, state: _RunState, batch: _Batch) -> None:
+        sig = _file_sig(os.path.join(str(run_dir), runfolder.TABLES_DIR))  # changes when a table is replaced
         if sig == state.tables_sig:
             return
-        rows: list[tuple[int, str, int, str]] = []
         folder = run_dir / runfolder.TABLES_DIR
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
             record = runfolder.read_json(path)
             if not isinstance(record, dict) or not isinstance(record.get("rows"), list):
                 continue  # unreadable table file: skipped, the others still count
             name = runfolder.table_name(path)
-            rows += [(state.key, name, i, _dumps(r)) for i, r in enumerate(record["rows"])]
-        self.con.execute("DELETE FROM table_rows WHERE run_key = ?", [state.key])
-        if rows:
-            arrow = pa.table(list(zip(*rows)), names=["run_key", "name", "idx", "row"])
-            self.con.register("new_table_rows", arrow)
-            self.con.execute("INSERT INTO table_rows SELECT run_key, name, idx, row::JSON FROM new_table_rows")
-            self.con.unregister("new_table_rows")
+            batch.table_rows += [(state.key, name, i, _dumps(r)) for i, r in enumerate(record["rows"])]
+        batch.tables_changed.append(state.key)
         state.tables_sig = sig
 
-    # -- metrics ----------------------------------------------------------------------------------
     def _read_metrics(self, run_dir: Path, state: _RunState, batch: _Batch, report: IngestReport) -> None:
         path = run_dir / metricfile.METRICS_FILE
         size = path.stat().st_size if path.exists() else 0
@@ -189,32 +166,76 @@ class Ingestor:
                 report.skipped[run_dir.name] = report.skipped.get(run_dir.name, 0) + chunk.n_invalid
         batch.states.append(state)
 
+    # -- writing a batch ------------------------------------------------------------------------------
     def _flush(self, batch: _Batch) -> None:
-        """Insert the batch's records, their summaries and every touched run's state in one transaction."""
+        """Write the batch (runs, tables, records, summaries, states) in one transaction."""
         if not batch.states:
             return
         self.con.execute("BEGIN TRANSACTION")
         try:
+            if batch.runs:
+                self._insert("new_runs", pa.Table.from_pylist(batch.runs, schema=_RUNS_SCHEMA),
+                             "INSERT OR REPLACE INTO runs SELECT * REPLACE (config::JSON AS config, "
+                             "status_record::JSON AS status_record) FROM new_runs")
+            if batch.tables_changed:
+                self._insert("changed", pa.table({"key": pa.array(batch.tables_changed, pa.int32())}),
+                             "DELETE FROM table_rows WHERE run_key IN (SELECT key FROM changed)")
+            if batch.table_rows:
+                rows = pa.table(list(zip(*batch.table_rows)), names=["run_key", "name", "idx", "row"])
+                self._insert("new_rows", rows, "INSERT INTO table_rows SELECT run_key, name, idx, row::JSON "
+                                               "FROM new_rows")
             if batch.n_valid:
-                self._insert_records(batch)
-            self.con.executemany(
-                "UPDATE ingest_state SET metrics_offset = ?, records = ?, skipped = ?, record_sig = ?, "
-                "tables_sig = ?, dir_mtime = ?, settled = ? WHERE run_key = ?",
-                [[s.offset, s.records, s.skipped, s.record_sig, s.tables_sig, s.dir_mtime, s.settled, s.key]
-                 for s in batch.states],
-            )
+                self._insert("new_metrics", batch.to_arrow(),
+                             "INSERT INTO metrics SELECT run_key, name, step, value, time FROM new_metrics",
+                             _UPSERT_SUMMARY)
+            states = pa.Table.from_pylist([vars(s) for s in batch.states], schema=_STATE_SCHEMA)
+            self._insert("new_states", states, "INSERT OR REPLACE INTO ingest_state SELECT * FROM new_states")
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
         batch.clear()
 
-    def _insert_records(self, batch: _Batch) -> None:
-        table = batch.to_arrow()
-        self.con.register("new_metrics", table)
-        self.con.execute("INSERT INTO metrics SELECT run_key, name, step, value, time FROM new_metrics")
-        self.con.execute(_UPSERT_SUMMARY)
-        self.con.unregister("new_metrics")
+    def _insert(self, name: str, table: pa.Table, *statements: str) -> None:
+        self.con.register(name, table)
+        try:
+            for sql in statements:
+                self.con.execute(sql)
+        finally:
+            self.con.unregister(name)
+
+
+def _run_row(run_dir: Path, key: int, status: dict[str, Any]) -> dict[str, Any]:
+    """The runs row of a run folder (column order of schema.runs)."""
+    meta = runfolder.read_json(run_dir / runfolder.META_FILE, {}) or {}
+    config = runfolder.read_json(run_dir / runfolder.CONFIG_FILE, {})
+    progress = status.get("progress") or {}
+    return {
+        "key": key, "id": run_dir.name, "name": str(meta.get("name") or run_dir.name),
+        "grp": str(meta.get("group") or ""), "recipe": str(meta.get("recipe") or ""),
+        "status": str(status.get("status") or "queued"), "created": _timestamp(meta.get("created")),
+        "updated": _timestamp(status.get("updated")), "ended": _timestamp(status.get("ended")),
+        "tags": [str(t) for t in meta.get("tags") or []], "notes": str(meta.get("notes") or ""),
+        "changes": str(meta.get("changes") or ""), "reason": str(meta.get("reason") or ""),
+        "progress_done": _int_or_none(progress.get("done")), "progress_total": _int_or_none(progress.get("total")),
+        "exit_code": _int_or_none(status.get("exit_code")),
+        "error": str(status["error"]) if status.get("error") is not None else None,
+        "config": _dumps(config), "status_record": _dumps(status),
+    }
+
+
+_RUNS_SCHEMA = pa.schema([
+    ("key", pa.int32()), ("id", pa.string()), ("name", pa.string()), ("grp", pa.string()), ("recipe", pa.string()),
+    ("status", pa.string()), ("created", pa.timestamp("us")), ("updated", pa.timestamp("us")),
+    ("ended", pa.timestamp("us")), ("tags", pa.list_(pa.string())), ("notes", pa.string()),
+    ("changes", pa.string()), ("reason", pa.string()), ("progress_done", pa.int32()),
+    ("progress_total", pa.int32()), ("exit_code", pa.int32()), ("error", pa.string()), ("config", pa.string()),
+    ("status_record", pa.string()),
+])
+_STATE_SCHEMA = pa.schema([
+    ("key", pa.int32()), ("offset", pa.int64()), ("records", pa.int64()), ("skipped", pa.int64()),
+    ("record_sig", pa.string()), ("tables_sig", pa.string()), ("dir_mtime", pa.int64()), ("settled", pa.bool_()),
+])
 
 
 _UPSERT_SUMMARY = """
@@ -244,6 +265,9 @@ class _Batch:
     def clear(self) -> None:
         self.parts: list[tuple[_RunState, bytes, int]] = []
         self.states: list[_RunState] = []
+        self.runs: list[dict[str, Any]] = []
+        self.table_rows: list[tuple[int, str, int, str]] = []
+        self.tables_changed: list[int] = []
         self.nbytes = 0
         self.n_valid = 0
 
@@ -281,9 +305,9 @@ class _Batch:
         return pa.table([pa.array(c, type=t) for c, t in zip(columns, types)], names=names)
 
 
-def _file_sig(path: Path) -> str:
+def _file_sig(path: str) -> str:
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return "-"
     return f"{st.st_mtime_ns}:{st.st_size}"

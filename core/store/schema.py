@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 DDL = """
 CREATE TABLE IF NOT EXISTS index_meta (key VARCHAR PRIMARY KEY, value VARCHAR);
-CREATE SEQUENCE IF NOT EXISTS run_keys START 1;
 CREATE TABLE IF NOT EXISTS runs (
     key INTEGER PRIMARY KEY,
     id VARCHAR NOT NULL,
