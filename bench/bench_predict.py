@@ -21,11 +21,11 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import predict, tracking  # noqa: E402
-from core.recipes.classify.checkpoint import make_checkpoint, save_checkpoint  # noqa: E402
-from core.recipes.classify.config import ClassifyConfig  # noqa: E402
-from core.recipes.classify.model import LogitsOnly, build_model  # noqa: E402
-from core.recipes.config import to_dict  # noqa: E402
+from core import predict, tracking
+from core.recipes.classify.checkpoint import make_checkpoint, save_checkpoint
+from core.recipes.classify.config import ClassifyConfig
+from core.recipes.classify.model import LogitsOnly, build_model
+from core.recipes.config import to_dict
 
 
 def make_run(root: Path, n_classes: int = 196, n_makes: int = 49) -> Path:
@@ -42,7 +42,7 @@ def make_run(root: Path, n_classes: int = 196, n_makes: int = 49) -> Path:
     return run.dir
 
 
-def timed(fn, repeats: int, sync) -> float:  # noqa: ANN001
+def timed(fn, repeats: int, sync) -> float:
     for _ in range(3):
         fn()
     sync()

@@ -167,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-from core import cli_launch  # noqa: E402,F401  (registers launch, cancel, queue)
-from core import cli_recipes  # noqa: E402,F401  (registers run, resume, data, recipes)
-from core import cli_predict  # noqa: E402,F401  (registers explain)
+from core import (  # noqa: E402  (the verb modules need `verb` defined above)
+    cli_launch,  # noqa: F401  (registers launch, cancel, queue)
+    cli_predict,  # noqa: F401  (registers explain)
+    cli_recipes,  # noqa: F401  (registers run, resume, data, recipes)
+)

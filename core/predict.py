@@ -186,7 +186,9 @@ def explain(handle: ModelHandle, image: Image.Image, *, method: str = "gradcam",
     return Explanation(prediction, *_overlay(image, cam, opacity), index, method, name)
 
 
-def class_activation(model: nn.Module, layer: nn.Module, x: torch.Tensor, index: int, method: str = "gradcam") -> np.ndarray:
+def class_activation(
+    model: nn.Module, layer: nn.Module, x: torch.Tensor, index: int, method: str = "gradcam"
+) -> np.ndarray:
     """The CAM of class ``index`` at ``layer`` for a batch of one: (H, W) in [0, 1] at the input's size.
 
     The CAM object is a context manager: its hooks are removed when the block ends, even on an error.

@@ -14,7 +14,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -50,7 +50,7 @@ def is_run_id(text: str) -> bool:
 
 def utc_now() -> str:
     """The current time as ISO 8601 in UTC, to the millisecond."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def iter_run_dirs(root: Path) -> Iterator[Path]:

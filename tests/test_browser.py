@@ -37,7 +37,7 @@ def _free_port() -> int:
 def app_url(runs_root: Path, tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "EXPLORER_RUNS_DIR": str(runs_root), "EXPLORER_CPU_SLOTS": "1", "PYTHONPATH": str(REPO)}
-    log = open(tmp_path / "streamlit.log", "wb")  # noqa: SIM115 - closed below
+    log = open(tmp_path / "streamlit.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                              "--server.headless", "true"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
                             process_group=0)
@@ -55,14 +55,14 @@ def app_url(runs_root: Path, tmp_path: Path) -> Iterator[str]:
     log.close()
 
 
-def _fill(page, label: str, value: str) -> None:  # noqa: ANN001 - playwright's Page
+def _fill(page, label: str, value: str) -> None:
     box = page.get_by_label(re.compile(rf"^{re.escape(label)}( ●)?$"), exact=False).first
     box.fill(value)
     box.press("Enter")
     page.wait_for_timeout(400)
 
 
-def _choose(page, label: str, option: str) -> None:  # noqa: ANN001
+def _choose(page, label: str, option: str) -> None:
     page.get_by_label(re.compile(rf"^{re.escape(label)}( ●)?$")).first.click()
     page.get_by_role("option", name=option, exact=True).click()
     page.wait_for_timeout(400)

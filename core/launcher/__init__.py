@@ -19,6 +19,7 @@ from typing import Any
 
 from core import runfolder, runstatus, tracking
 from core.launcher import queue
+from core.launcher.procs import group_members
 from core.launcher.scheduler import ensure_scheduler, reconcile
 from core.paths import runs_dir as default_runs_dir
 
@@ -174,22 +175,6 @@ def _stop_group(pgid: int, grace_s: float) -> None:
             if not group_members(pgid):
                 return
             time.sleep(0.05)
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live (not zombie) processes of a process group, from /proc."""
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry))
-    return members
 
 
 def resume(run: str, *, runs_dir: str | os.PathLike[str] | None = None, start: bool = True) -> str:

@@ -1,4 +1,4 @@
-"""The launcher's processes: ``python -m core.launcher scheduler RUNS_DIR | supervisor RUN_DIR SLOT | child RUN_DIR``."""
+"""The launcher's processes: ``python -m core.launcher scheduler RUNS | supervisor RUN_DIR SLOT | child RUN_DIR``."""
 
 from __future__ import annotations
 

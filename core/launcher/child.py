@@ -5,7 +5,6 @@ Reads the run's launch.json and trains into that run folder (or resumes it from 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from core.launcher import queue

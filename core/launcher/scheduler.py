@@ -18,6 +18,7 @@ from pathlib import Path
 
 from core import runfolder, runstatus
 from core.launcher import queue, slots
+from core.launcher.procs import group_members
 from core.paths import REPO_ROOT
 
 LOCK_FILE = "scheduler.lock"
@@ -25,7 +26,7 @@ LOG_FILE = "scheduler.log"
 PID_FILE = "scheduler.pid"
 POLL_S = 0.2
 IDLE_EXIT_S = 2.0
-STARTING_GRACE_S = 30.0
+STARTING_GRACE_S = 10.0
 MAX_START_ATTEMPTS = 3
 
 _spawned: list[subprocess.Popen[bytes]] = []  # schedulers this process started, reaped on the next call
@@ -67,7 +68,7 @@ def reconcile(root: Path) -> list[str]:
         elif runstatus.is_alive(run_dir):
             continue
         elif state == "starting":
-            if _age_s(record) < STARTING_GRACE_S:
+            if _still_starting(record):
                 continue
             _requeue_or_fail(root, run_dir, record)
         elif runstatus.transition(run_dir, "crashed", expect={"running", "new"},
@@ -77,6 +78,15 @@ def reconcile(root: Path) -> list[str]:
             continue
         queue.unmark_active(root, run_id)
     return ended
+
+
+def _still_starting(record: dict[str, object]) -> bool:
+    """A starting run without its liveness lock may be a supervisor still booting: it is, while its process
+    group has members; with no group recorded (the scheduler died around the start), allow a grace period."""
+    pgid = record.get("pgid")
+    if isinstance(pgid, int):
+        return bool(group_members(pgid))
+    return _age_s(record) < STARTING_GRACE_S
 
 
 def _requeue_or_fail(root: Path, run_dir: Path, record: dict[str, object]) -> None:
@@ -146,7 +156,7 @@ def _tell_sweeps(root: Path, ended: list[str]) -> None:
 
     try:
         sweeps.on_runs_ended(root, ended)
-    except Exception as exc:  # noqa: BLE001 - a sweep's failure must not stop the queue; it is logged
+    except Exception as exc:
         print(f"{datetime.now().isoformat()} sweep update failed: {type(exc).__name__}: {exc}", flush=True)
 
 

@@ -12,7 +12,7 @@ import io
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +67,11 @@ def parse_records(valid: bytes) -> pa.Table:
     )
 
 
-def read_metrics_file(path: Path, offset: int = 0, limit: int = READ_BLOCK) -> tuple[metricfile.Chunk, int]:
-    """Validate the complete lines of a metrics log from ``offset`` (at most ``limit`` bytes).
+def read_metrics_file(path: Path, offset: int = 0, size: int | None = None) -> tuple[metricfile.Chunk, int]:
+    """Validate the complete lines of a metrics log from ``offset`` (at most READ_BLOCK bytes).
+
+    Args:
+        size: the file's size if known (then exactly the bytes present are read, not a whole block).
 
     Returns:
         The validated chunk and the offset to read from next time.
@@ -76,11 +79,11 @@ def read_metrics_file(path: Path, offset: int = 0, limit: int = READ_BLOCK) -> t
     try:
         with open(path, "rb") as f:
             f.seek(offset)
-            data = f.read(limit)
+            data = f.read(READ_BLOCK if size is None else max(0, min(READ_BLOCK, size - offset)))
     except FileNotFoundError:
         return metricfile.Chunk(b"", 0, 0, 0), offset
     chunk = metricfile.validate_chunk(data)
-    if chunk.consumed == 0 and len(data) == limit:  # one line longer than a block: garbage, step over it
+    if chunk.consumed == 0 and len(data) == READ_BLOCK:  # one line longer than a block: garbage, skip it
         return metricfile.Chunk(b"", 0, 1, len(data)), offset + len(data)
     return chunk, offset + chunk.consumed
 
@@ -102,12 +105,17 @@ class Ingestor:
         states = self._load_states()
         next_key = max((s.key for s in states.values()), default=0) + 1
         batch = _Batch(report)
-        for run_dir in runfolder.iter_run_dirs(self.root):
-            state = states.get(run_dir.name)
-            if state is not None and state.settled and _dir_mtime(run_dir) == state.dir_mtime:
+        with os.scandir(self.root) as found:  # plain scandir: one stat per settled run, no pathlib
+            entries = sorted((e for e in found if runfolder.is_run_id(e.name) and e.is_dir()), key=lambda e: e.name)
+        for entry in entries:
+            state = states.get(entry.name)
+            if state is not None and state.settled and entry.stat().st_mtime_ns == state.dir_mtime:
                 continue  # finished and untouched since it was read to the end
             if state is None:
+                if not os.path.exists(os.path.join(entry.path, runfolder.META_FILE)):
+                    continue  # a folder being created: its records come next time
                 state, next_key = _RunState(key=next_key), next_key + 1
+            run_dir = Path(entry.path)
             self._read_records(run_dir, state, batch, report)
             self._read_tables(run_dir, state, batch)
             self._read_metrics(run_dir, state, batch, report)
@@ -155,7 +163,7 @@ class Ingestor:
         path = run_dir / metricfile.METRICS_FILE
         size = path.stat().st_size if path.exists() else 0
         while state.offset < size:
-            chunk, state.offset = read_metrics_file(path, state.offset)
+            chunk, state.offset = read_metrics_file(path, state.offset, size)
             if chunk.consumed == 0 and chunk.n_invalid == 0:
                 break  # only an unfinished line is left
             batch.add(state, chunk)
@@ -328,7 +336,7 @@ def _timestamp(text: Any) -> datetime | None:
     except ValueError:
         return None
     if moment.utcoffset() is not None:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     return moment.replace(tzinfo=None)
 
 
