@@ -11,6 +11,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -42,17 +43,25 @@ def make_run(root: Path, n_classes: int = 196, n_makes: int = 49) -> Path:
     return run.dir
 
 
-def timed(fn, repeats: int, sync) -> float:
+def timed(fn: Callable[[], object], repeats: int, sync: Callable[[], object]) -> float:
+    return timed_pair(fn, lambda: None, repeats, sync)[0]
+
+
+def timed_pair(a: Callable[[], object], b: Callable[[], object], repeats: int,
+               sync: Callable[[], object]) -> tuple[float, float]:
+    """Medians of a and b, run alternately (a shared machine's load then weighs on both alike)."""
     for _ in range(3):
-        fn()
+        a()
+        b()
     sync()
-    samples = []
+    samples: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
+        for fn, out in ((a, samples[0]), (b, samples[1])):
+            t0 = time.perf_counter()
+            fn()
+            sync()
+            out.append(time.perf_counter() - t0)
+    return statistics.median(samples[0]), statistics.median(samples[1])
 
 
 def main() -> None:
@@ -81,8 +90,8 @@ def main() -> None:
             with GradCAM(model=plain_model, target_layers=[layer]) as cam:
                 cam(input_tensor=x, targets=[ClassifierOutputTarget(target)])
 
-        ours_s = timed(lambda: predict.explain(handle, image, method="gradcam"), args.repeats, sync)
-        plain_s = timed(plain, args.repeats, sync)
+        ours_s, plain_s = timed_pair(lambda: predict.explain(handle, image, method="gradcam"), plain,
+                                     args.repeats, sync)
     name = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
     print(f"ResNet-50, 224 px, 196 classes, device {name}, torch {torch.__version__}, median of {args.repeats}")
     print(f"{'measure':<58} {'ms':>9} {'ratio':>8}")
