@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,14 @@ def tiny_cars(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from core.datasets.synthetic_cars import FOLDER_NAME
 
     return generate_synthetic_cars(tmp_path_factory.mktemp("tiny-data") / FOLDER_NAME, seed=0, **TINY_CARS)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def release_cached_resources() -> Iterator[None]:
+    """Drop what Streamlit's caches hold (open indexes, models) before the interpreter exits, so DuckDB's
+    connections are closed and freed rather than reported as leaked at shutdown."""
+    yield
+    import streamlit as st
+
+    st.cache_resource.clear()
+    gc.collect()
