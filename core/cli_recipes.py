@@ -55,8 +55,14 @@ def _run_args(p: argparse.ArgumentParser) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     return _train_in_foreground(
         lambda: run_recipe(
-            args.recipe, args.overrides, name=args.name, group=args.group, changes=args.changes,
-            reason=args.reason, tags=args.tag, echo=_echo,
+            args.recipe,
+            args.overrides,
+            name=args.name,
+            group=args.group,
+            changes=args.changes,
+            reason=args.reason,
+            tags=args.tag,
+            echo=_echo,
         )
     )
 
@@ -95,11 +101,13 @@ def cmd_data(args: argparse.Namespace) -> int:
 
     entry = get_dataset(args.name)
     if entry.needs_root and not args.root:
-        raise CliError(f"dataset {args.name!r} reads your own images: pass --root PATH to check it ({entry.description})")
+        raise CliError(f"dataset {args.name!r} reads your own images: pass --root PATH ({entry.description})")
     data = load_dataset(args.name, args.root)
     sizes = ", ".join(f"{len(samples)} {split}" for split, samples in data.splits.items())
-    print(f"{args.name}: {len(data.classes)} classes in {len(data.makes)} makes; {sizes} images; "
-          f"{data.skipped} skipped", file=sys.stderr)
+    print(
+        f"{args.name}: {len(data.classes)} classes in {len(data.makes)} makes; {sizes} images; {data.skipped} skipped",
+        file=sys.stderr,
+    )
     print(data.root)
     return 0
 
@@ -114,8 +122,11 @@ def cmd_recipes(args: argparse.Namespace) -> int:
     entries = list_recipes()
     if args.json:
         out = [
-            {"name": e.name, "description": e.description,
-             "fields": [{k: v for k, v in asdict(s).items() if k != "kinds"} for s in describe(e.config_cls)]}
+            {
+                "name": e.name,
+                "description": e.description,
+                "fields": [{k: v for k, v in asdict(s).items() if k != "kinds"} for s in describe(e.config_cls)],
+            }
             for e in entries
         ]
         print(json.dumps(out, indent=1))
@@ -137,7 +148,11 @@ def _text(value: Any) -> str:
 
 def _range(low: float | None, high: float | None) -> str:
     if high is None:
-        return f">= {low:g}"
+        return f">= {_number(low)}"
     if low is None:
-        return f"<= {high:g}"
-    return f"{low:g}..{high:g}"
+        return f"<= {_number(high)}"
+    return f"{_number(low)}..{_number(high)}"
+
+
+def _number(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"

@@ -45,7 +45,7 @@ class Demo(RecipeConfig):
 
 def test_the_builtin_recipes_are_registered() -> None:
     assert "classify" in RECIPES
-    with pytest.raises(RecipeNotFoundError, match="known recipes: .*classify"):
+    with pytest.raises(RecipeNotFoundError, match=r"known recipes: .*classify"):
         get_recipe("clasify")
 
 
@@ -236,8 +236,11 @@ KEYS = [s.name for s in describe(ClassifyConfig)]
             st.builds(
                 lambda k, v: f"{k}={v}",
                 st.sampled_from(KEYS),
-                st.one_of(st.integers(-5, 10**6).map(str), st.floats(allow_nan=True).map(str),
-                          st.sampled_from(["true", "no", "none", "", "multi", "cuda:1", "sampler"])),
+                st.one_of(
+                    st.integers(-5, 10**6).map(str),
+                    st.floats(allow_nan=True).map(str),
+                    st.sampled_from(["true", "no", "none", "", "multi", "cuda:1", "sampler"]),
+                ),
             ),
             st.text(max_size=20),
         ),

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from core.recipes import classify  # noqa: F401  (registers the recipe)
 from core.recipes.config import ConfigError, FieldSpec, describe, diff, from_dict, option, parse_overrides, to_dict
-from core.recipes.registry import RecipeEntry, RecipeNotFoundError, RunContext, get_recipe, list_recipes, register_recipe
+from core.recipes.registry import (
+    RecipeEntry,
+    RecipeNotFoundError,
+    RunContext,
+    get_recipe,
+    list_recipes,
+    register_recipe,
+)
 
 __all__ = [
     "ConfigError",

@@ -73,7 +73,13 @@ def run_recipe(
         cfg = build_config(entry, overrides)
         prepared = entry.prepare(cfg, False)
         run = tracking.start(
-            name, group, to_dict(cfg), recipe=recipe, tags=list(tags), changes=changes, reason=reason,
+            name,
+            group,
+            to_dict(cfg),
+            recipe=recipe,
+            tags=list(tags),
+            changes=changes,
+            reason=reason,
             runs_dir=runs_dir,
         )
     else:
@@ -81,8 +87,8 @@ def run_recipe(
         try:
             cfg = build_config(entry, overrides, runfolder.read_json(run_dir / runfolder.CONFIG_FILE, {}))
             prepared = entry.prepare(cfg, False)
-        except ValueError as exc:
-            tracking.attach(run_dir.name, runs_dir=runs_dir).finish("failed", error=str(exc))
+        except Exception as exc:  # the queued run must not stay "starting": record why it never trained
+            tracking.attach(run_dir.name, runs_dir=runs_dir).finish("failed", error=f"{type(exc).__name__}: {exc}")
             raise
         run = tracking.attach(run_dir.name, runs_dir=runs_dir)
         runfolder.write_json_atomic(run.dir / runfolder.CONFIG_FILE, to_dict(cfg))

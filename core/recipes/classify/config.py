@@ -25,7 +25,9 @@ class ClassifyConfig(RecipeConfig):
     # -- data ------------------------------------------------------------------------------------
     dataset: str = option("synthetic-cars", help="registered dataset to train on", choices=_dataset_names)
     data_root: str | None = option(None, help="folder of the dataset (none: the built-in set's own folder)")
-    image_size: int = option(64, help="side of the square training image in pixels", min=16, max=1024)
+    image_size: int = option(
+        128, help="side of the square training image in pixels (images are resized)", min=16, max=1024
+    )
     augment: str = option("light", help="augmentation preset", choices=("none", "light", "strong"))
     balance: str = option(
         "none", help="class balancing: none, weighted loss, or a weighted sampler", choices=("none", "loss", "sampler")
@@ -48,7 +50,7 @@ class ClassifyConfig(RecipeConfig):
         0, help="with freeze=backbone, train the backbone too after this many epochs (0: never)", min=0, max=100_000
     )
     # -- optimisation ----------------------------------------------------------------------------
-    epochs: int = option(30, help="number of passes over the training set", min=1, max=100_000)
+    epochs: int = option(25, help="number of passes over the training set", min=1, max=100_000)
     optimizer: str = option("adamw", help="optimizer", choices=("adamw", "adam", "sgd"))
     lr: float = option(0.004, help="peak learning rate", min=1e-8, max=10.0)
     weight_decay: float = option(0.05, help="weight decay (not applied to biases and norms)", min=0.0, max=10.0)
@@ -67,7 +69,8 @@ class ClassifyConfig(RecipeConfig):
     # -- hardware --------------------------------------------------------------------------------
     device: str = option("auto", help="auto (cuda when there is one), cpu, cuda or cuda:N")
     amp: str = option(
-        "auto", help="mixed precision: auto (bf16 on cuda, off on cpu), bf16, fp16 or off",
+        "auto",
+        help="mixed precision: auto (bf16 on cuda, off on cpu), bf16, fp16 or off",
         choices=("auto", "bf16", "fp16", "off"),
     )
     channels_last: bool = option(True, help="channels-last memory format (faster convolutions)")

@@ -48,7 +48,7 @@ def build_transform(preset: str, image_size: int, data_config: dict, *, train: b
         return v2.Compose([v2.Resize(size, interpolation=interpolation, antialias=True), *tail])
     if preset == "light":
         augment = [
-            v2.RandomResizedCrop(size, scale=(0.6, 1.0), ratio=(0.85, 1.18), interpolation=interpolation, antialias=True),
+            v2.RandomResizedCrop(size, scale=(0.6, 1.0), interpolation=interpolation, antialias=True),
             v2.RandomHorizontalFlip(),
             v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2),
         ]

@@ -37,8 +37,13 @@ def _cells(cm: Any, names: list[str]) -> list[dict[str, Any]]:
     rows = []
     for t, p in zip(*cm.nonzero(), strict=True):
         rows.append(
-            {"truth": names[t], "predicted": names[p], "count": int(cm[t, p]), "truth_index": int(t),
-             "predicted_index": int(p)}
+            {
+                "truth": names[t],
+                "predicted": names[p],
+                "count": int(cm[t, p]),
+                "truth_index": int(t),
+                "predicted_index": int(p),
+            }
         )
     return rows
 

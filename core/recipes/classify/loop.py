@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -37,6 +37,7 @@ class Engine:
     device: torch.device
     amp_dtype: torch.dtype | None  # None: full precision
     channels_last: bool
+    heartbeat: Callable[[], None] = lambda: None  # called every batch: tells watchers the loop is alive
 
 
 @dataclass
@@ -138,6 +139,7 @@ def train_one_epoch(engine: Engine, loader: DataLoader, epoch: int, max_batches:
         engine.scaler.step(engine.optimizer)
         engine.scaler.update()
         seen.add(step, labels, indices)
+        engine.heartbeat()
     return seen.finish(started, lr)
 
 
@@ -150,4 +152,5 @@ def evaluate(engine: Engine, loader: DataLoader, max_batches: int = 0) -> Output
     for _, (images, labels, indices) in _batches(loader, max_batches):
         images, labels = to_device(engine, images, labels)
         seen.add(forward_step(engine, images, labels), labels, indices)
+        engine.heartbeat()
     return seen.finish(started)

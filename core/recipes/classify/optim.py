@@ -19,7 +19,9 @@ ONECYCLE_RISE = 0.3  # share of the run onecycle spends rising to the peak
 ONECYCLE_DIV, ONECYCLE_FINAL_DIV = 25.0, 1e4  # as torch's OneCycleLR: start at lr/25, end at lr/25/1e4
 
 
-def build_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float, momentum: float) -> torch.optim.Optimizer:
+def build_optimizer(
+    model: nn.Module, name: str, lr: float, weight_decay: float, momentum: float
+) -> torch.optim.Optimizer:
     """adamw, adam or sgd (nesterov) over all parameters, without weight decay on biases and norms.
 
     Build it before freezing anything: timm leaves out parameters that do not require gradients, and a

@@ -134,7 +134,13 @@ def build_engine(cfg: ClassifyConfig, prep: Prepared) -> Engine:
     optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.momentum)
     amp_dtype = resolve_amp(cfg.amp, device)
     schedule = LrSchedule(
-        cfg.scheduler, cfg.lr, cfg.epochs, cfg.warmup_epochs, cfg.min_lr_ratio, cfg.lr_step_epochs, cfg.lr_gamma,
+        cfg.scheduler,
+        cfg.lr,
+        cfg.epochs,
+        cfg.warmup_epochs,
+        cfg.min_lr_ratio,
+        cfg.lr_step_epochs,
+        cfg.lr_gamma,
         cfg.plateau_patience,
     )
     return Engine(
@@ -154,7 +160,10 @@ def eval_loader(cfg: ClassifyConfig, prep: Prepared, split: str) -> DataLoader:
     """The evaluation loader of ``split`` (resize only, twice the training batch)."""
     transform = build_transform("none", cfg.image_size, model_data_config(prep.model.backbone), train=False)
     return build_eval_loader(
-        prep.data.splits[split], transform, batch_size=2 * cfg.batch_size, num_workers=cfg.num_workers,
+        prep.data.splits[split],
+        transform,
+        batch_size=2 * cfg.batch_size,
+        num_workers=cfg.num_workers,
         pin_memory=prep.device.type == "cuda",
     )
 
@@ -163,8 +172,13 @@ def train_loader(cfg: ClassifyConfig, prep: Prepared) -> DataLoader:
     """The training loader with the augmentation preset (and the balanced sampler for balance=sampler)."""
     transform = build_transform(cfg.augment, cfg.image_size, model_data_config(prep.model.backbone), train=True)
     return build_train_loader(
-        prep.data.splits["train"], transform, n_classes=len(prep.data.classes), batch_size=cfg.batch_size,
-        num_workers=cfg.num_workers, balance_sampler=cfg.balance == "sampler", pin_memory=prep.device.type == "cuda",
+        prep.data.splits["train"],
+        transform,
+        n_classes=len(prep.data.classes),
+        batch_size=cfg.batch_size,
+        num_workers=cfg.num_workers,
+        balance_sampler=cfg.balance == "sampler",
+        pin_memory=prep.device.type == "cuda",
     )
 
 
@@ -173,6 +187,7 @@ def train(cfg: ClassifyConfig, run: Run, ctx: RunContext) -> None:
     """Train ``cfg`` into ``run``: per-epoch metrics and checkpoints, then the end-of-run evaluation."""
     prep: Prepared = ctx.prepared
     engine = build_engine(cfg, prep)
+    engine.heartbeat = run.heartbeat  # long epochs must not look like a hung process to the launcher
     loaders = {"train": train_loader(cfg, prep), "val": eval_loader(cfg, prep, "val")}
     if ctx.resume_from is not None:
         progress = restore(engine, ctx.resume_from, run, prep.data)
@@ -198,7 +213,7 @@ def train(cfg: ClassifyConfig, run: Run, ctx: RunContext) -> None:
 
 def log_run_facts(run: Run, prep: Prepared, engine: Engine) -> None:
     """Once, at step 0: dataset sizes and skipped images, model size."""
-    total, trainable = count_parameters(engine.raw_model)
+    total, _ = count_parameters(engine.raw_model)
     facts = {f"data/{split}_images": len(samples) for split, samples in prep.data.splits.items()}
     facts |= {"data/skipped_images": prep.data.skipped, "data/classes": len(prep.data.classes)}
     facts |= {"data/makes": len(prep.data.makes), "model/parameters": total}
@@ -241,19 +256,31 @@ def format_epoch(epoch: int, epochs: int, m: dict[str, float]) -> str:
 
 # -- checkpoints and resume ---------------------------------------------------------------------------
 def save_checkpoints(
-    folder: Path, cfg: ClassifyConfig, data: ClassificationData, engine: Engine, progress: Progress,
-    metrics: dict[str, float], improved: bool,
+    folder: Path,
+    cfg: ClassifyConfig,
+    data: ClassificationData,
+    engine: Engine,
+    progress: Progress,
+    metrics: dict[str, float],
+    improved: bool,
 ) -> None:
     """last.pt every epoch (with the training state), best.pt when val top-1 improved (model only)."""
     common: dict[str, Any] = {
-        "config": to_dict(cfg), "classes": data.classes, "makes": data.makes, "class_to_make": data.class_to_make,
-        "epoch": progress.epoch, "metrics": metrics, "model": engine.raw_model,
+        "config": to_dict(cfg),
+        "classes": data.classes,
+        "makes": data.makes,
+        "class_to_make": data.class_to_make,
+        "epoch": progress.epoch,
+        "metrics": metrics,
+        "model": engine.raw_model,
     }
     if improved:
         ckpt.save_checkpoint(folder / ckpt.BEST, ckpt.make_checkpoint(**common))
     training = {
-        "optimizer": engine.optimizer.state_dict(), "scaler": engine.scaler.state_dict(),
-        "schedule": engine.schedule.state_dict(), "progress": asdict(progress),
+        "optimizer": engine.optimizer.state_dict(),
+        "scaler": engine.scaler.state_dict(),
+        "schedule": engine.schedule.state_dict(),
+        "progress": asdict(progress),
     }
     ckpt.save_checkpoint(folder / ckpt.LAST, ckpt.make_checkpoint(**common, training_state=training))
 
@@ -285,8 +312,9 @@ def last_logged_step(run_dir: Path, name: str) -> int:
 
 
 # -- the end ------------------------------------------------------------------------------------------
-def final_evaluation(engine: Engine, cfg: ClassifyConfig, prep: Prepared, run: Run, progress: Progress,
-                     ctx: RunContext) -> None:
+def final_evaluation(
+    engine: Engine, cfg: ClassifyConfig, prep: Prepared, run: Run, progress: Progress, ctx: RunContext
+) -> None:
     """Evaluate the best checkpoint on test (val when there is none); log test/* and the result tables."""
     best = run.dir / runfolder.CHECKPOINTS_DIR / ckpt.BEST
     if best.exists():
@@ -295,7 +323,9 @@ def final_evaluation(engine: Engine, cfg: ClassifyConfig, prep: Prepared, run: R
     out = evaluate(engine, eval_loader(cfg, prep, split), cfg.max_eval_batches)
     metrics = split_metrics(out, prep.data.class_to_make, "test")
     metrics |= {"test/checkpoint_epoch": progress.best_epoch, "test/images": out.n_images}
-    run.log(metrics, step=max(progress.epoch, 1))
+    step = max(progress.epoch, 1)
+    if last_logged_step(run.dir, "test/top1") < step:  # a resumed run may have logged them before it stopped
+        run.log(metrics, step=step)
     for name, rows in result_tables(out, prep.data, split).items():
         run.log_table(name, rows)
     run.sync()
