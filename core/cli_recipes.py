@@ -69,10 +69,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _resume_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="run id (or a unique part of it)")
+    p.add_argument("--queue", action="store_true",
+                   help="put it back in the queue and return at once (it continues on a free slot)")
 
 
 @verb("resume", "continue a stopped run at its next epoch; the last line printed is the run id", _resume_args)
 def cmd_resume(args: argparse.Namespace) -> int:
+    if args.queue:
+        from core import launcher
+
+        print(launcher.resume(args.run), flush=True)
+        return 0
     return _train_in_foreground(lambda: resume_run(args.run, echo=_echo))
 
 
