@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from core.recipes.classify.config import ClassifyConfig
 from core.recipes.classify.loop import Engine, train_one_epoch
-from core.recipes.classify.train import Prepared, build_engine, prepare, train_loader
+from core.recipes.classify.train import Prepared, build_engine, prepare, resolve_workers, train_loader
 
 Batches = list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
@@ -186,7 +186,7 @@ def print_table(args: argparse.Namespace, cfg: ClassifyConfig, prep: Prepared, r
     print(
         f"\nclassify training loop: {cfg.backbone} @ {cfg.image_size}px, batch {cfg.batch_size}, {precision}, "
         f"{prep.device} ({_device_name(prep.device)}), torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"{args.num_workers} workers, {args.repeats}x{args.batches} batches, load average {load:.2f}\n"
+        f"{resolve_workers(args.num_workers, prep.device)} workers, {args.repeats}x{args.batches} batches, load average {load:.2f}\n"
     )
     print("| what | bare PyTorch img/s | ours img/s | ours / bare |")
     print("|---|---:|---:|---:|")

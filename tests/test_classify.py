@@ -7,6 +7,7 @@ batch at 32 px, so the whole file stays within seconds per test on two CPU cores
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -181,7 +182,7 @@ class Stop(Exception):
     """Raised from the progress callback to stop a run after an epoch, as a crash would."""
 
 
-def stop_after(epoch: int):
+def stop_after(epoch: int) -> Callable[[str], None]:
     def echo(line: str) -> None:
         if line.startswith(f"epoch {epoch}/"):
             raise Stop(f"stopped after epoch {epoch}")
@@ -197,7 +198,9 @@ def drop_step(run_dir: Path, step: int) -> None:
 
 
 @pytest.mark.parametrize("lost_log", [False, True], ids=["clean-stop", "crash-before-log"])
-def test_resume_continues_at_the_next_epoch_without_duplicates(tiny_cars: Path, runs_root: Path, lost_log: bool):
+def test_resume_continues_at_the_next_epoch_without_duplicates(
+    tiny_cars: Path, runs_root: Path, lost_log: bool
+) -> None:
     overrides = tiny(tiny_cars, "epochs=3")
     with pytest.raises(RunFailedError, match="stopped after epoch 2") as info:
         run_recipe("classify", overrides, echo=stop_after(2))
@@ -242,7 +245,7 @@ def test_pretrained_true_offline_is_a_clear_error_and_creates_nothing(
     assert list(runs_root.iterdir()) == []
 
 
-def test_pretrained_from_a_local_file_and_from_an_earlier_run(tiny_cars: Path, tmp_path: Path, runs_root: Path):
+def test_pretrained_from_a_local_file_and_from_an_earlier_run(tiny_cars: Path, tmp_path: Path, runs_root: Path) -> None:
     donor = model_module.build_model("test_resnet", 6)
     torch.save(donor.backbone.state_dict(), tmp_path / "backbone.pth")
     first = run_recipe("classify", tiny(tiny_cars, f"pretrained={tmp_path / 'backbone.pth'}"), echo=quiet)
@@ -302,7 +305,9 @@ def test_cli_errors_are_one_line(argv: list[str], words: str, capsys: pytest.Cap
     assert len(err) == 1 and err[0].startswith("error: ") and words in err[0], err
 
 
-def test_cli_data_and_recipes(tiny_cars: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+def test_cli_data_and_recipes(
+    tiny_cars: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("EXPLORER_DATA_DIR", str(tiny_cars.parent))
     assert cli.main(["data", "synthetic-cars"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == str(tiny_cars)

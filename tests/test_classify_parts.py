@@ -17,7 +17,7 @@ from core.recipes.classify.data import AUGMENT_PRESETS, build_transform, inverse
 from core.recipes.classify.losses import ClassificationLoss, HierarchicalLoss, head_disagreement, make_marginal
 from core.recipes.classify.model import Classifier, LogitsOnly, build_model
 from core.recipes.classify.optim import LrSchedule
-from core.recipes.classify.train import Progress
+from core.recipes.classify.train import Progress, resolve_workers
 
 torch.manual_seed(0)
 LOGITS = torch.randn(7, 5) * 3
@@ -165,3 +165,8 @@ def test_logits_only_wrapper_for_grad_cam() -> None:
     model: Classifier = build_model("test_resnet", 4, n_makes=2).eval()
     x = torch.randn(2, 3, 32, 32)
     assert torch.equal(LogitsOnly(model)(x), model(x)["logits"])
+
+
+def test_loader_workers_auto_is_none_on_cpu_and_some_on_cuda() -> None:
+    assert resolve_workers(-1, torch.device("cpu")) == 0 and resolve_workers(3, torch.device("cpu")) == 3
+    assert 1 <= resolve_workers(-1, torch.device("cuda")) <= 8

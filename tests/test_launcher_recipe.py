@@ -17,7 +17,7 @@ from .conftest import REPO
 pytestmark = pytest.mark.slow
 
 
-def _wait(condition, timeout: float, what: str) -> None:  # noqa: ANN001
+def _wait(condition, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

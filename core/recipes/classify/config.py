@@ -33,7 +33,12 @@ class ClassifyConfig(RecipeConfig):
         "none", help="class balancing: none, weighted loss, or a weighted sampler", choices=("none", "loss", "sampler")
     )
     batch_size: int = option(32, help="images per training step", min=1, max=4096)
-    num_workers: int = option(0, help="data loader worker processes (0 loads in the training process)", min=0, max=64)
+    num_workers: int = option(
+        -1,
+        help="data loader worker processes; -1: auto (0 on a CPU, where they compete with training; up to 8 on cuda)",
+        min=-1,
+        max=64,
+    )
     # -- model -----------------------------------------------------------------------------------
     backbone: str = option("mobilenetv3_small_100", help="any timm model name, e.g. resnet50, convnext_tiny")
     pretrained: bool | str = option(

@@ -7,6 +7,7 @@ exists), ``build_engine``, the epoch loop in ``train`` (log, checkpoint, early s
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -156,6 +157,13 @@ def build_engine(cfg: ClassifyConfig, prep: Prepared) -> Engine:
     )
 
 
+def resolve_workers(requested: int, device: torch.device) -> int:
+    """Loader workers: as asked, or for -1 none on a CPU (two cores are busy training) and up to 8 on a GPU."""
+    if requested >= 0:
+        return requested
+    return min(8, max(1, (os.cpu_count() or 2) - 1)) if device.type == "cuda" else 0
+
+
 def eval_loader(cfg: ClassifyConfig, prep: Prepared, split: str) -> DataLoader:
     """The evaluation loader of ``split`` (resize only, twice the training batch)."""
     transform = build_transform("none", cfg.image_size, model_data_config(prep.model.backbone), train=False)
@@ -163,7 +171,7 @@ def eval_loader(cfg: ClassifyConfig, prep: Prepared, split: str) -> DataLoader:
         prep.data.splits[split],
         transform,
         batch_size=2 * cfg.batch_size,
-        num_workers=cfg.num_workers,
+        num_workers=resolve_workers(cfg.num_workers, prep.device),
         pin_memory=prep.device.type == "cuda",
     )
 
@@ -176,7 +184,7 @@ def train_loader(cfg: ClassifyConfig, prep: Prepared) -> DataLoader:
         transform,
         n_classes=len(prep.data.classes),
         batch_size=cfg.batch_size,
-        num_workers=cfg.num_workers,
+        num_workers=resolve_workers(cfg.num_workers, prep.device),
         balance_sampler=cfg.balance == "sampler",
         pin_memory=prep.device.type == "cuda",
     )
