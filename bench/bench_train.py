@@ -183,10 +183,11 @@ def main() -> None:
 def print_table(args: argparse.Namespace, cfg: ClassifyConfig, prep: Prepared, rates: dict[str, float]) -> None:
     precision = f"{'bf16' if args.amp else 'fp32'}{' channels-last' if args.channels_last else ''}"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    workers = resolve_workers(args.num_workers, prep.device)
     print(
         f"\nclassify training loop: {cfg.backbone} @ {cfg.image_size}px, batch {cfg.batch_size}, {precision}, "
         f"{prep.device} ({_device_name(prep.device)}), torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"{resolve_workers(args.num_workers, prep.device)} workers, {args.repeats}x{args.batches} batches, load average {load:.2f}\n"
+        f"{workers} workers, {args.repeats}x{args.batches} batches, load average {load:.2f}\n"
     )
     print("| what | bare PyTorch img/s | ours img/s | ours / bare |")
     print("|---|---:|---:|---:|")

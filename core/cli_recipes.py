@@ -69,8 +69,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _resume_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="run id (or a unique part of it)")
-    p.add_argument("--queue", action="store_true",
-                   help="put it back in the queue and return at once (it continues on a free slot)")
+    p.add_argument(
+        "--queue", action="store_true", help="put it back in the queue and return at once (it continues on a free slot)"
+    )
 
 
 @verb("resume", "continue a stopped run at its next epoch; the last line printed is the run id", _resume_args)
