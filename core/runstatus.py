@@ -113,7 +113,11 @@ def hold_alive_lock(run_dir: Path) -> int:
 
 def is_alive(run_dir: Path) -> bool:
     """True while some process holds the run's liveness lock."""
-    path = run_dir / ALIVE_LOCK_FILE
+    return lock_is_held(run_dir / ALIVE_LOCK_FILE)
+
+
+def lock_is_held(path: Path) -> bool:
+    """True while some process holds a lock (shared or exclusive) on the file; False if it does not exist."""
     if not path.exists():
         return False
     fd = os.open(path, os.O_RDONLY)

@@ -3,7 +3,6 @@ run with every epoch logged once."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -13,17 +12,9 @@ from core.recipes.classify.checkpoint import read_checkpoint
 from core.store import Store, queries
 
 from .conftest import REPO
+from .test_launcher import _wait
 
 pytestmark = pytest.mark.slow
-
-
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_cancel_then_resume_a_classify_run(runs_root: Path, tiny_cars: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -154,7 +154,7 @@ def test_hand_worked_confused_pairs_break_count_ties_by_truth_then_prediction() 
 def test_gap_is_in_points_as_in_the_car_log() -> None:
     # The log: exact 41.72 %, make 52.82 %, "THE GAP: 11.09% points" (from unrounded accuracies).
     assert gap_points(0.5282, 0.4172) == pytest.approx(11.10)
-    with pytest.raises(ValueError, match="make_acc.*not percent"):
+    with pytest.raises(ValueError, match=r"make_acc.*not percent"):
         gap_points(52.82, 41.72)
     assert math.isnan(gap_points(math.nan, 0.5))
 

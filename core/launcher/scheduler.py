@@ -46,14 +46,8 @@ def ensure_scheduler(root: Path) -> None:
 
 
 def is_running(root: Path) -> bool:
-    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    """True while a scheduler serves ``root`` (it holds the scheduler lock for its whole life)."""
+    return runstatus.lock_is_held(root / LOCK_FILE)
 
 
 def reconcile(root: Path) -> list[str]:
