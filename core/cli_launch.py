@@ -6,17 +6,13 @@ import argparse
 
 from core import launcher
 from core.cli import verb
+from core.cli_recipes import run_args
 from core.launcher import sweeps
 from core.paths import runs_dir
 
 
 def _launch_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("recipe", help="recipe name (python -m core recipes lists them)")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="config values, e.g. lr=0.001 epochs=5")
-    p.add_argument("--name", help="label shown in the app")
-    p.add_argument("--group", help="group of runs to compare together (default: one per seed set or sweep)")
-    p.add_argument("--changes", default="", help="what changed compared with the baseline")
-    p.add_argument("--reason", default="", help="reason / hypothesis")
+    run_args(p)  # recipe, key=value overrides, --name, --group, --changes, --reason, --tag: as `run` takes them
     p.add_argument("--priority", type=int, default=0, help="higher starts first (default 0)")
     p.add_argument("--seeds", type=int, default=0, help="launch N runs with seeds 0..N-1 as one group")
     p.add_argument("--sweep", action="append", default=[], metavar="key=v1,v2",
@@ -45,7 +41,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
         sets = [s for base in sets for s in sweeps.seed_overrides(base, args.seeds)]
     group = args.group or (f"{args.name or args.recipe}-{len(sets)}" if len(sets) > 1 else None)
     for run_id in launcher.launch_many(args.recipe, sets, name=args.name, group=group, changes=args.changes,
-                                       reason=args.reason, priority=args.priority):
+                                       reason=args.reason, tags=args.tag, priority=args.priority):
         print(run_id)
     return 0
 

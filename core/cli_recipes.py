@@ -40,7 +40,8 @@ def _allow_intermixed(parser: argparse.ArgumentParser) -> None:
 
 
 # -- run / resume ---------------------------------------------------------------------------------------
-def _run_args(p: argparse.ArgumentParser) -> None:
+def run_args(p: argparse.ArgumentParser) -> None:
+    """The arguments of a recipe run, shared by `run` and `launch`."""
     p.add_argument("recipe", help="recipe name (`python -m core recipes` lists them and their keys)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. epochs=20 lr=0.001")
     p.add_argument("--name", help="label shown in the UI (default: the run id)")
@@ -51,7 +52,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     _allow_intermixed(p)
 
 
-@verb("run", "train a recipe in the foreground; the last line printed is the run id", _run_args)
+@verb("run", "train a recipe in the foreground; the last line printed is the run id", run_args)
 def cmd_run(args: argparse.Namespace) -> int:
     return _train_in_foreground(
         lambda: run_recipe(

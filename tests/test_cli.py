@@ -45,3 +45,10 @@ def test_reindex_reports_what_it_rebuilt(runs_root: Path) -> None:
         run.log({"a": 1.0, "b": 2.0}, step=1)
     done = run_cli("reindex")
     assert done.returncode == 0 and "1 runs, 2 metric records" in done.stdout
+
+
+def test_launch_with_a_wrong_key_names_it_and_queues_nothing(runs_root: Path) -> None:
+    done = run_cli("launch", "classify", "lrr=0.1", "--seeds", "2")
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: unknown config key 'lrr'; did you mean 'lr'?")
+    assert not [p for p in runs_root.iterdir() if p.is_dir() and p.name[:2] == "20"]
