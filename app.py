@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.store import queries
-from pages.lib.common import page_setup, store
+from pages.lib.common import page_setup, show_getting_started, store
 
 page_setup("Home")
 st.title("Experiment Explorer")
@@ -19,14 +19,7 @@ def overview() -> None:
     options = queries.filter_options(live)
     latest = queries.list_runs(live, limit=10)
     if latest.empty:
-        st.info(
-            "No runs yet. Open **Launch** to train `classify` on the built-in synthetic cars (CPU-sized, a few "
-            "minutes), or from a terminal run `python -m core run classify`. Your own scripts can log here too:"
-            "\n\n```python\nfrom core import tracking\n"
-            "with tracking.start(name=\"baseline\", group=\"heads\", config={\"lr\": 3e-4}) as run:\n"
-            "    run.log({\"val/top1\": 0.41}, step=1)\n```\n\n"
-            f"Runs are read from `{live.root}` (set `EXPLORER_RUNS_DIR` to use another folder)."
-        )
+        show_getting_started(live.root)
         return
     counts = live.rows("SELECT status, count(*) FROM runs GROUP BY status")
     cols = st.columns(len(counts) or 1)

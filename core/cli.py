@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
+
 from core import runfolder
 from core.launcher.scheduler import reconcile
 from core.paths import runs_dir
@@ -73,13 +75,13 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def _run_row(row: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in row.items():
-        if hasattr(value, "isoformat"):
+        if value is pd.NaT:
+            value = None
+        elif hasattr(value, "isoformat"):
             value = value.isoformat() + "Z"
         elif hasattr(value, "tolist"):
             value = value.tolist()
         out[key] = runfolder.sanitize_json(value) if isinstance(value, float) else value
-    if out.get("created") in ("NaTZ",):
-        out["created"] = None
     return out
 
 

@@ -25,7 +25,7 @@ def _launch_args(p: argparse.ArgumentParser) -> None:
 
 @verb("launch", "queue a run (or seeds / a sweep) and return at once; prints the run ids, last line last", _launch_args)
 def cmd_launch(args: argparse.Namespace) -> int:
-    space = dict(_sweep_key(text) for text in args.sweep)
+    space = sweeps.parse_space(args.sweep)
     if space and args.sweep_kind == "bayes":
         sweep_id = sweeps.start_bayes(runs_dir(), args.recipe, args.overrides, space, n_trials=args.trials,
                                       objective=args.objective, direction=args.direction, group=args.group)
@@ -33,24 +33,12 @@ def cmd_launch(args: argparse.Namespace) -> int:
         print(f"Bayesian sweep {sweep_id}: {args.trials} trials, optimising {args.objective} ({args.direction})")
         print(sweep_id)
         return 0
-    sets = [list(args.overrides)]
-    if space:
-        sets = (sweeps.grid_overrides(args.overrides, space) if args.sweep_kind == "grid"
-                else sweeps.random_overrides(args.overrides, space, args.trials))
-    if args.seeds:
-        sets = [s for base in sets for s in sweeps.seed_overrides(base, args.seeds)]
-    group = args.group or (f"{args.name or args.recipe}-{len(sets)}" if len(sets) > 1 else None)
+    sets = sweeps.expand(args.overrides, space, args.sweep_kind, args.trials, args.seeds)
+    group = args.group or sweeps.default_group(args.name, args.recipe, len(sets))
     for run_id in launcher.launch_many(args.recipe, sets, name=args.name, group=group, changes=args.changes,
                                        reason=args.reason, tags=args.tag, priority=args.priority):
         print(run_id)
     return 0
-
-
-def _sweep_key(text: str) -> tuple[str, list[str]]:
-    key, sep, values = text.partition("=")
-    if not sep or not key.strip():
-        raise sweeps.SweepError(f"--sweep {text!r} must look like key=v1,v2,v3")
-    return key.strip(), sweeps.parse_values(values)
 
 
 def _run_arg(p: argparse.ArgumentParser) -> None:

@@ -84,30 +84,6 @@ def changed(recipe: str, raw: dict[str, Any], base: dict[str, Any]) -> dict[str,
     return out
 
 
-def run_sets(overrides: list[str], seeds: int, sweep_text: str, kind: str, trials: int) -> list[list[str]]:
-    """The override sets to queue: the sweep (one ``key=v1,v2`` per line) times the seeds."""
-    space = parse_sweep(sweep_text)
-    sets = [overrides]
-    if space:
-        sets = (sweeps.grid_overrides(overrides, space) if kind == "grid"
-                else sweeps.random_overrides(overrides, space, trials))
-    if seeds > 1:
-        sets = [s for base in sets for s in sweeps.seed_overrides(base, seeds)]
-    return sets
-
-
-def parse_sweep(text: str) -> dict[str, list[str]]:
-    space: dict[str, list[str]] = {}
-    for line in (t.strip() for t in text.splitlines()):
-        if not line:
-            continue
-        key, sep, values = line.partition("=")
-        if not sep or not key.strip():
-            raise sweeps.SweepError(f"sweep line {line!r} must look like key=v1,v2,v3")
-        space[key.strip()] = sweeps.parse_values(values)
-    return space
-
-
 def request_key(payload: dict[str, Any], nonce: str) -> str:
     """The same form contents in the same form session give the same key: a double click or a page rerun
     launches once; 'launch again' changes the nonce."""
@@ -127,9 +103,9 @@ def submit(recipe: str, raw: dict[str, Any], *, name: str, group: str, changes: 
     if kind == "bayes" and sweep_text.strip():
         root = runs_dir()
         return launcher.once(root, key, lambda: [sweeps.start_bayes(
-            root, recipe, checked.overrides, parse_sweep(sweep_text), n_trials=trials, objective=objective,
-            direction=direction, group=group or None)], start=True)[0]
-    sets = run_sets(checked.overrides, seeds, sweep_text, kind, trials)
-    group_name = group or (f"{name or recipe}-x{len(sets)}" if len(sets) > 1 else None)
+            root, recipe, checked.overrides, sweeps.parse_space(sweep_text.splitlines()), n_trials=trials,
+            objective=objective, direction=direction, group=group or None)], start=True)[0]
+    sets = sweeps.expand(checked.overrides, sweeps.parse_space(sweep_text.splitlines()), kind, trials, seeds)
+    group_name = group or sweeps.default_group(name, recipe, len(sets))
     return launcher.launch_many(recipe, sets, name=name or None, group=group_name, changes=changes, reason=reason,
                                 request_id=key)

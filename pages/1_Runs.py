@@ -6,7 +6,7 @@ import streamlit as st
 
 from core import runview
 from core.store import queries
-from pages.lib.common import page_setup, store
+from pages.lib.common import page_setup, show_getting_started, store
 
 PAGE_SIZE = 50
 
@@ -38,14 +38,7 @@ def runs_table() -> None:
                                      limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     if total == 0:
         if not options["status"]:
-            st.info(
-                "No runs yet. Open **Launch** to train `classify` on the built-in synthetic cars, or from a "
-                "terminal run `python -m core run classify`. Your own scripts can log here too:\n\n"
-                "```python\nfrom core import tracking\n"
-                "with tracking.start(name=\"baseline\", group=\"heads\", config={\"lr\": 3e-4}) as run:\n"
-                "    run.log({\"val/top1\": 0.41}, step=1)\n```\n\n"
-                f"Runs are read from `{live.root}` (set `EXPLORER_RUNS_DIR` to use another folder)."
-            )
+            show_getting_started(live.root)
         else:
             st.warning("No run matches these filters.")
         return

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from core import runfolder, runstatus
 from core.launcher import queue, slots
-from core.launcher.procs import group_members
+from core.launcher.procs import group_members, process_env
 from core.paths import REPO_ROOT
 
 LOCK_FILE = "scheduler.lock"
@@ -40,7 +40,7 @@ def ensure_scheduler(root: Path) -> None:
         return
     with open(root / LOG_FILE, "ab") as log:
         _spawned.append(subprocess.Popen(
-            [sys.executable, "-m", "core.launcher", "scheduler", str(root)], cwd=REPO_ROOT, env=_env(root),
+            [sys.executable, "-m", "core.launcher", "scheduler", str(root)], cwd=REPO_ROOT, env=process_env(root),
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         ))
 
@@ -116,7 +116,8 @@ def start_ready(root: Path) -> list[subprocess.Popen[bytes]]:
 def _spawn_supervisor(root: Path, run_dir: Path, slot: str) -> subprocess.Popen[bytes]:
     with open(run_dir / runfolder.CONSOLE_FILE, "ab") as console:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "core.launcher", "supervisor", str(run_dir), slot], cwd=REPO_ROOT, env=_env(root),
+            [sys.executable, "-m", "core.launcher", "supervisor", str(run_dir), slot], cwd=REPO_ROOT,
+            env=process_env(root),
             stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
         )
     runstatus.update(run_dir, pgid=proc.pid)  # it leads its own session and group
@@ -168,9 +169,3 @@ def _age_s(record: dict[str, object]) -> float:
     except ValueError:
         return float("inf")
     return time.time() - updated.timestamp()
-
-
-def _env(root: Path) -> dict[str, str]:
-    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "EXPLORER_RUNS_DIR": str(root), "PYTHONPATH": path}
-

@@ -8,7 +8,6 @@ A cancel (SIGTERM to the group) reaches both; the supervisor stays to record ``c
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from core import runfolder, runstatus
 from core.launcher import queue, slots
+from core.launcher.procs import process_env
 from core.paths import REPO_ROOT
 from core.tracking import LAUNCHED_RUN_ENV
 
@@ -28,15 +28,9 @@ def child_argv(run_dir: Path, spec: dict[str, object]) -> list[str]:
 
 
 def child_env(run_dir: Path, slot: str) -> dict[str, str]:
-    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    return {
-        **os.environ,
-        **slots.slot_env(slot),
-        LAUNCHED_RUN_ENV: run_dir.name,
-        "EXPLORER_RUNS_DIR": str(run_dir.parent),
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONPATH": path,
-    }
+    """The training process's environment: its slot's GPU (or none), and the run it logs into."""
+    return process_env(run_dir.parent, **slots.slot_env(slot), **{LAUNCHED_RUN_ENV: run_dir.name},
+                       PYTHONUNBUFFERED="1")
 
 
 def exit_status(code: int, cancel_requested: bool) -> tuple[str, int]:

@@ -11,7 +11,7 @@ import itertools
 import math
 import os
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,37 @@ def parse_values(text: str) -> list[str]:
     if not values:
         raise SweepError(f"no values in {text!r}; list them separated by commas, e.g. 0.1,0.01")
     return values
+
+
+def parse_space(lines: Iterable[str]) -> dict[str, list[str]]:
+    """``["lr=0.1,0.01", "heads=single,multi"]`` (CLI --sweep, or the form's lines) -> key -> values."""
+    space: dict[str, list[str]] = {}
+    for line in (t.strip() for t in lines):
+        if not line:
+            continue
+        key, sep, values = line.partition("=")
+        if not sep or not key.strip():
+            raise SweepError(f"sweep {line!r} must look like key=v1,v2,v3")
+        space[key.strip()] = parse_values(values)
+    return space
+
+
+def expand(base: Sequence[str], space: Mapping[str, Sequence[Any]], kind: str, trials: int,
+           seeds: int) -> list[list[str]]:
+    """The override sets to queue for a grid or random sweep (kind), each repeated over ``seeds`` seeds."""
+    if kind not in ("grid", "random"):
+        raise SweepError(f"sweep kind {kind!r} expands up front only for 'grid' or 'random'")
+    sets = [list(base)]
+    if space:
+        sets = grid_overrides(base, space) if kind == "grid" else random_overrides(base, space, trials)
+    if seeds > 1:
+        sets = [s for one in sets for s in seed_overrides(one, seeds)]
+    return sets
+
+
+def default_group(name: str | None, recipe: str, n_runs: int) -> str | None:
+    """Runs launched together form a group (the compare page aggregates it); a single run has none."""
+    return f"{name or recipe}-x{n_runs}" if n_runs > 1 else None
 
 
 def _check_space(space: Mapping[str, Sequence[Any]]) -> None:

@@ -32,16 +32,7 @@ def key_metrics(store: Store, limit: int = 4) -> list[str]:
 def list_runs(store: Store, metrics: list[str] | None = None, limit: int | None = None) -> pd.DataFrame:
     """Runs newest first, with the last value of each of ``metrics`` as a column (default: key_metrics)."""
     metrics = key_metrics(store) if metrics is None else metrics
-    pivots = "".join(
-        f", max(s.last_value) FILTER (WHERE s.name = ${i + 1}) AS \"{_quote(m)}\"" for i, m in enumerate(metrics)
-    )
-    names_in = ", ".join(f"${i + 1}" for i in range(len(metrics))) or "NULL"
-    sql = (
-        f"SELECT {_RUN_COLUMNS}{pivots} FROM runs r "
-        f"LEFT JOIN metric_summary s ON s.run_key = r.key AND s.name IN ({names_in}) "
-        f"GROUP BY ALL ORDER BY r.created DESC, r.id DESC{f' LIMIT {int(limit)}' if limit else ''}"
-    )
-    return store.frame(sql, list(metrics))
+    return find_runs(store, metrics=metrics, limit=limit)[0]
 
 
 def metric_names(store: Store, run_ids: list[str] | None = None) -> list[str]:
@@ -142,7 +133,7 @@ def find_runs(
     tag: list[str] | None = None,
     sort: str = "created",
     descending: bool = True,
-    limit: int = 50,
+    limit: int | None = 50,
     offset: int = 0,
 ) -> tuple[pd.DataFrame, int]:
     """One page of runs matching the filters, sorted by a column or any metric's last value; and the total.
@@ -172,7 +163,7 @@ def find_runs(
         f"LEFT JOIN metric_summary s ON s.run_key = r.key AND s.name IN ({names_in}) "
         f"WHERE {' AND '.join(where)} GROUP BY ALL "
         f"ORDER BY {order} {'DESC' if descending else 'ASC'} NULLS LAST, r.id DESC "
-        f"LIMIT {int(limit)} OFFSET {int(offset)}"
+        f"{f'LIMIT {int(limit)} ' if limit else ''}OFFSET {int(offset)}"
     )
     frame = store.frame(sql, params)
     total = int(frame["total"].iloc[0]) if len(frame) else 0

@@ -56,3 +56,15 @@ def selected_run(key: str = "run_id") -> str | None:
     """The run a page shows: ?run=ID in the address, else the last one chosen in this session."""
     run_id = st.query_params.get("run") or st.session_state.get(key)
     return str(run_id) if run_id else None
+
+
+def show_getting_started(root: object) -> None:
+    """What a new user sees while there are no runs: how to start one, and where runs are read from."""
+    st.info(
+        "No runs yet. Open **Launch** to train `classify` on the built-in synthetic cars (CPU-sized, a few "
+        "minutes), or from a terminal run `python -m core run classify`. Your own scripts can log here too:"
+        "\n\n```python\nfrom core import tracking\n"
+        "with tracking.start(name=\"baseline\", group=\"heads\", config={\"lr\": 3e-4}) as run:\n"
+        "    run.log({\"val/top1\": 0.41}, step=1)\n```\n\n"
+        f"Runs are read from `{root}` (set `EXPLORER_RUNS_DIR` to use another folder)."
+    )
