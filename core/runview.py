@@ -38,7 +38,8 @@ class RunOverview:
     findings: list[diagnostics.Finding] = field(default_factory=list)
 
 
-def overview(store: Store, run_id: str, stale_after_s: float = 60.0) -> RunOverview:
+def overview(store: Store, run_id: str, stale_after_s: float = 60.0, *, findings: bool = True) -> RunOverview:
+    """The run's labels, status, progress and ETA; with ``findings``, its diagnostics too (one more query)."""
     meta = queries.runs_meta(store, [run_id])
     if meta.empty:
         raise runfolder.RunNotFoundError(f"no run {run_id!r} in the index; pick one on the Runs page")
@@ -54,7 +55,7 @@ def overview(store: Store, run_id: str, stale_after_s: float = 60.0) -> RunOverv
         progress=done / total if done is not None and total else None,
         eta_s=(total - done) * epoch_s if done is not None and total and _finite(epoch_s) else None,
         stale=row["status"] == "running" and silent is not None and silent > stale_after_s,
-        findings=diagnose(store, run_id),
+        findings=diagnose(store, run_id) if findings else [],
     )
 
 

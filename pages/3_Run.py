@@ -62,7 +62,7 @@ def live_header() -> None:
 
 
 live_header()
-view = runview.overview(index, run_id)
+view = runview.overview(index, run_id, findings=False)  # the live header above shows the findings
 tabs = st.tabs(["Results", "Confusion", "Predictions", "Config & notes", "Console"])
 
 with tabs[0]:
