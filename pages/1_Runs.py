@@ -57,13 +57,13 @@ def runs_table() -> None:
         },
     )
     chosen = frame["id"].iloc[event.selection.rows].tolist() if event.selection.rows else []
+    if len(chosen) >= 2:
+        st.session_state["compare_ids"] = chosen  # what Compare opens with
     left, right = st.columns(2)
-    if left.button(f"Compare {len(chosen)} selected", disabled=len(chosen) < 2, key="compare_selected"):
-        st.session_state["compare_ids"] = chosen
-        st.switch_page("pages/4_Compare.py")
-    if right.button("Open selected run", disabled=len(chosen) != 1, key="open_selected"):
-        st.session_state["run_id"] = chosen[0]
-        st.switch_page("pages/3_Run.py")
+    left.page_link("pages/4_Compare.py", label=f"Compare {len(chosen)} selected", disabled=len(chosen) < 2,
+                   icon=":material/compare_arrows:")
+    right.page_link("pages/3_Run.py", label="Open selected run", disabled=len(chosen) != 1,
+                    query_params={"run": chosen[0]} if len(chosen) == 1 else None, icon=":material/monitoring:")
 
 
 runs_table()

@@ -108,9 +108,9 @@ def test_launch_watch_select_compare(app_url: str, runs_root: Path, tmp_path: Pa
             page.mouse.click(box["x"] + 18, box["y"] + 35 * (row + 1) + 17)
             page.wait_for_timeout(600)
         page.screenshot(path=str(ARTIFACTS / "runs.png"), full_page=True)
-        page.get_by_role("button", name="Compare 2 selected").click()
+        page.get_by_role("link", name=re.compile("Compare 2 selected")).click()
         table = page.locator('[data-testid="stTable"]').first
-        expect(table).to_be_visible(timeout=30_000)
+        expect(table).to_be_visible(timeout=60_000)
         expect(table).to_contain_text("browser run")
         expect(table).to_contain_text("earlier baseline")
         page.wait_for_timeout(1500)
