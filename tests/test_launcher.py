@@ -48,8 +48,25 @@ def _wait_status(root: Path, run_id: str, *states: str, timeout: float = 60.0) -
     try:
         _wait(lambda: _status(root, run_id).get("status") in states, timeout, f"{run_id} to be {states}")
     except AssertionError as exc:
-        console = (root / run_id / "console.log").read_text(errors="replace")[-2000:]
-        raise AssertionError(f"{exc}; status {_status(root, run_id)}; console: {console}") from None
+        raise AssertionError(f"{exc}; {_whereabouts(root, run_id)}") from None
+
+
+def _wait_exit_code(root: Path, run_id: str, *states: str) -> int:
+    """The run's recorded exit code, once it has ended in one of ``states``. A run may record its own end
+    (finish(), or an uncaught error) a moment before its supervisor records how the process exited."""
+    _wait_status(root, run_id, *states)
+    _wait(lambda: "exit_code" in _status(root, run_id), 30, f"{run_id}'s exit code")
+    return _status(root, run_id)["exit_code"]
+
+
+def _whereabouts(root: Path, run_id: str) -> str:
+    console = root / run_id / "console.log"
+    tail = console.read_text(errors="replace")[-2000:] if console.exists() else "(no console.log)"
+    markers = [d for d in ("queue", "active") if (root / d / run_id).exists()]
+    log = root / scheduler.LOG_FILE
+    sched = log.read_text(errors="replace")[-1000:] if log.exists() else ""
+    return (f"status {_status(root, run_id)}; markers {markers}; scheduler running {scheduler.is_running(root)}; "
+            f"console: {tail}; scheduler.log: {sched}")
 
 
 def _kill_scheduler(root: Path) -> None:
@@ -82,16 +99,14 @@ def test_a_launch_returns_at_once_and_the_run_succeeds(runs_root: Path) -> None:
     run_id = launcher.launch_command(_script("--epochs", "3", "--pause", "0.05"), name="quick")
     assert time.monotonic() - started < 1.0
     assert _status(runs_root, run_id)["status"] in ("queued", "starting", "running")
-    _wait_status(runs_root, run_id, "succeeded")
+    assert _wait_exit_code(runs_root, run_id, "succeeded") == 0
     assert _steps(runs_root, run_id) == [1, 2, 3]
-    assert _status(runs_root, run_id)["exit_code"] == 0
     assert "Traceback" not in (runs_root / run_id / "console.log").read_text()
 
 
 def test_a_run_killed_mid_epoch_is_crashed_with_its_complete_epochs(runs_root: Path) -> None:
     run_id = launcher.launch_command(_script("--epochs", "5", "--pause", "0.05", "--kill-self-at", "2"))
-    _wait_status(runs_root, run_id, "crashed", timeout=30)
-    assert _status(runs_root, run_id)["exit_code"] == 137
+    assert _wait_exit_code(runs_root, run_id, "crashed") == 137
     assert _steps(runs_root, run_id) == [1, 2]
 
 
@@ -119,8 +134,9 @@ def test_runs_survive_a_killed_scheduler_and_queued_runs_still_start(runs_root: 
 
 
 def test_sigint_to_the_apps_process_group_leaves_runs_running(runs_root: Path) -> None:
-    app = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from core import launcher; "
+    app = subprocess.Popen(  # Ctrl-C reaches it as in a terminal, even when the tests run in the background
+        [sys.executable, "-c", "import signal, time; from core import launcher; "
+         "signal.signal(signal.SIGINT, signal.default_int_handler); "
          f"print(launcher.launch_command({_script('--epochs', '8', '--pause', '0.1')!r}), flush=True); "
          "time.sleep(60)"],
         cwd=REPO, stdout=subprocess.PIPE, text=True, process_group=0,
@@ -148,14 +164,11 @@ def test_exit_codes_are_recorded_while_nothing_watches(runs_root: Path) -> None:
     bad = launcher.launch_command(_script("--epochs", "2", "--pause", "0.5", "--exit-code", "1"))
     _wait(lambda: all(_status(runs_root, r).get("status") == "running" for r in (ok, bad)), what="both running")
     _kill_scheduler(runs_root)
-    _wait_status(runs_root, ok, "succeeded")
-    _wait_status(runs_root, bad, "failed")
-    assert (_status(runs_root, ok)["exit_code"], _status(runs_root, bad)["exit_code"]) == (0, 1)
+    assert (_wait_exit_code(runs_root, ok, "succeeded"), _wait_exit_code(runs_root, bad, "failed")) == (0, 1)
     killed = launcher.launch_command(_script("--epochs", "3", "--pause", "0.3", "--kill-self-at", "2"))
     _wait_status(runs_root, killed, "running")
     _kill_scheduler(runs_root)
-    _wait_status(runs_root, killed, "crashed")
-    assert _status(runs_root, killed)["exit_code"] == 137
+    assert _wait_exit_code(runs_root, killed, "crashed") == 137
 
 
 def test_a_hung_run_is_stale_not_crashed(runs_root: Path) -> None:

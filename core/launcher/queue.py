@@ -56,6 +56,10 @@ def dequeue(root: Path, run_id: str) -> None:
     _remove(root / QUEUE_DIR / run_id)
 
 
+def is_queued(root: Path, run_id: str) -> bool:
+    return (root / QUEUE_DIR / run_id).exists()
+
+
 def queued(root: Path) -> list[QueueEntry]:
     """The queue in start order."""
     entries = []

@@ -28,6 +28,7 @@ POLL_S = 0.2
 IDLE_EXIT_S = 2.0
 STARTING_GRACE_S = 10.0
 MAX_START_ATTEMPTS = 3
+ACTIVE_STATUSES = ("starting", "running")
 
 _spawned: list[subprocess.Popen[bytes]] = []  # schedulers this process started, reaped on the next call
 
@@ -65,6 +66,10 @@ def reconcile(root: Path) -> list[str]:
             if _still_starting(record):
                 continue
             _requeue_or_fail(root, run_dir, record)
+        elif state == "queued":  # marked active by a scheduler that died before starting it: still queued
+            if not queue.is_queued(root, run_id):
+                queue.enqueue(root, run_id)
+            continue
         elif runstatus.transition(run_dir, "crashed", expect={"running", "new"},
                                   error="its processes died without recording an end (killed, or out of memory?)"):
             ended.append(run_id)
@@ -90,8 +95,10 @@ def _requeue_or_fail(root: Path, run_dir: Path, record: dict[str, object]) -> No
     if attempts >= MAX_START_ATTEMPTS:
         runstatus.transition(run_dir, "failed", error=f"could not be started after {attempts} attempts; "
                              f"see {root / LOG_FILE}")
-    elif runstatus.transition(run_dir, "queued", expect={"starting"}, slot=None, pgid=None):
+    else:  # the marker first: a scheduler killed in between leaves a queued run that still has one
         queue.enqueue(root, run_dir.name)
+        if not runstatus.transition(run_dir, "queued", expect={"starting"}, slot=None, pgid=None):
+            queue.dequeue(root, run_dir.name)
 
 
 def start_ready(root: Path) -> list[subprocess.Popen[bytes]]:
@@ -104,10 +111,14 @@ def start_ready(root: Path) -> list[subprocess.Popen[bytes]]:
             break
         run_dir = root / entry.run_id
         attempts = int(runstatus.read(run_dir).get("start_attempts", 0) or 0) + 1
-        if not runstatus.transition(run_dir, "starting", expect={"queued"}, slot=free[0], start_attempts=attempts):
-            queue.dequeue(root, entry.run_id)  # cancelled or removed meanwhile: the marker is stale
-            continue
+        # Marked active before the status changes, so a scheduler killed between the two steps leaves a run
+        # that reconcile() finds (and puts back in the queue), never a ``starting`` run nobody looks at.
         queue.mark_active(root, entry.run_id)
+        if not runstatus.transition(run_dir, "starting", expect={"queued"}, slot=free[0], start_attempts=attempts):
+            if runstatus.current(runstatus.read(run_dir)) not in ACTIVE_STATUSES:
+                queue.unmark_active(root, entry.run_id)
+            queue.dequeue(root, entry.run_id)  # cancelled, removed or already started: the marker is stale
+            continue
         queue.dequeue(root, entry.run_id)
         started.append(_spawn_supervisor(root, run_dir, free.pop(0)))
     return started

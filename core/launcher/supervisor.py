@@ -8,6 +8,7 @@ A cancel (SIGTERM to the group) reaches both; the supervisor stays to record ``c
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -47,6 +48,10 @@ def exit_status(code: int, cancel_requested: bool) -> tuple[str, int]:
 
 
 def supervise(run_dir: Path, slot: str) -> int:
+    alive_fd = runstatus.hold_alive_lock(run_dir)
+    if runstatus.current(runstatus.read(run_dir)) != "starting":
+        os.close(alive_fd)
+        return 0  # it booted so slowly that the scheduler queued the run again (or it was cancelled): not ours
     cancel = {"asked": False}
 
     def on_cancel(signum: int, frame: object) -> None:
@@ -54,7 +59,6 @@ def supervise(run_dir: Path, slot: str) -> int:
 
     signal.signal(signal.SIGTERM, on_cancel)
     signal.signal(signal.SIGINT, on_cancel)
-    alive_fd = runstatus.hold_alive_lock(run_dir)
     spec = queue.read_launch_spec(run_dir)
     with open(run_dir / runfolder.CONSOLE_FILE, "ab", buffering=0) as console:
         try:
