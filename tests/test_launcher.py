@@ -97,7 +97,7 @@ def _strays(root: Path) -> list[str]:
 def test_a_launch_returns_at_once_and_the_run_succeeds(runs_root: Path) -> None:
     started = time.monotonic()
     run_id = launcher.launch_command(_script("--epochs", "3", "--pause", "0.05"), name="quick")
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0  # it does not wait for the run (loose: CI machines are loaded)
     assert _status(runs_root, run_id)["status"] in ("queued", "starting", "running")
     assert _wait_exit_code(runs_root, run_id, "succeeded") == 0
     assert _steps(runs_root, run_id) == [1, 2, 3]
@@ -116,7 +116,7 @@ def test_a_run_whose_whole_group_was_killed_shows_crashed_within_a_poll(runs_roo
     os.killpg(_status(runs_root, run_id)["pgid"], signal.SIGKILL)
     killed_at = time.monotonic()
     _wait_status(runs_root, run_id, "crashed", timeout=10)
-    assert time.monotonic() - killed_at < 2 * scheduler.POLL_S + 1.0
+    assert time.monotonic() - killed_at < 5.0  # a few polls (0.2 s each), not the 60 s heartbeat timeout
     steps = _steps(runs_root, run_id)
     assert steps == list(range(1, len(steps) + 1))
 
