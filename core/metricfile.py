@@ -7,19 +7,25 @@ One metric record per line, tab-separated and ending in an Adler-32 checksum of 
 A reader takes a line only when it ends in a newline and its checksum matches, so a line cut short by a
 kill, or changed by a flipped byte, is skipped and counted, never misread. Any single changed byte breaks
 the checksum (Adler-32 sums are taken modulo a prime larger than any line).
-Validation runs at C speed per line (``bytes.split`` and ``zlib.adler32``); parsing is left to Arrow.
+Validation runs at C speed (``bytes.split``, ``map`` of ``zlib.adler32``, one comparison for a whole block);
+parsing is left to Arrow.
 """
 
 from __future__ import annotations
 
 import math
+import operator
+import sys
 import zlib
+from array import array
 from dataclasses import dataclass
 
 METRICS_FILE = "metrics.log"
 MAX_NAME_LEN = 200
-_ADLER_MOD = 65521
 _CHECKSUM_LEN = 8
+_BODY = operator.itemgetter(slice(None, -_CHECKSUM_LEN))
+_TAIL = operator.itemgetter(slice(-_CHECKSUM_LEN, None))
+_UINT32 = next(code for code in "IL" if array(code).itemsize == 4)
 
 
 class MetricError(ValueError):
@@ -105,10 +111,22 @@ def validate_chunk(data: bytes) -> Chunk:
     if end < 0:
         return Chunk(b"", 0, 0, 0)
     lines = data[:end].split(b"\n")
+    if _all_valid(lines):  # the usual case, checked without a Python step per line
+        return Chunk(data[:end + 1], len(lines), 0, end + 1)
     adler = zlib.adler32
     good = [line for line in lines if b"%08x" % adler(line[:-8]) == line[-8:]]
     valid = b"\n".join(good) + b"\n" if good else b""
     return Chunk(valid, len(good), len(lines) - len(good), end + 1)
+
+
+def _all_valid(lines: list[bytes]) -> bool:
+    """True when every line ends in the checksum of the rest. The checksums of all lines, written as one hex
+    string, are compared with the lines' last 8 bytes joined: equal lengths mean every line had 8 bytes to
+    compare, and equal bytes mean every checksum matched."""
+    sums = array(_UINT32, map(zlib.adler32, map(_BODY, lines)))
+    if sys.byteorder == "little":
+        sums.byteswap()  # big-endian bytes read as hex in the order %08x writes them
+    return sums.tobytes().hex().encode() == b"".join(map(_TAIL, lines))
 
 
 def parse_line(line: bytes) -> tuple[int, str, float, float] | None:

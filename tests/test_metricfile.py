@@ -60,3 +60,16 @@ def test_every_logged_value_reads_back_exactly(records: list) -> None:
     chunk = metricfile.validate_chunk(data)
     parsed = [metricfile.parse_line(line) for line in chunk.valid.splitlines()]
     assert [(s, n, float(v)) for s, n, v in records] == [(p[0], p[1], p[2]) for p in parsed]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"\n", b"ab\n", b"0000000\n", b"0123456789abcdef\n", b"A" * 8 + b"\n"],
+    ids=["empty line", "short line", "seven hex digits", "wrong checksum", "upper-case checksum"],
+)
+def test_one_bad_line_among_good_ones_is_the_only_one_dropped(damage: bytes) -> None:
+    """The whole-block comparison must not let a short or wrong line through, whatever its length."""
+    good = [metricfile.encode_records({"m": float(i)}, i, 0.0, set()) for i in range(5)]
+    chunk = metricfile.validate_chunk(b"".join(good[:2]) + damage + b"".join(good[2:]))
+    assert (chunk.n_valid, chunk.n_invalid, chunk.valid) == (5, 1, b"".join(good))
+

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 import duckdb
@@ -139,6 +140,33 @@ def test_damaged_logs_yield_exactly_the_intact_records(n: int, cut: float, flips
         got = [p for points in queries.run_record(store, run.id)["metrics"].values() for p in points]
     shutil.rmtree(root)
     assert sorted(got) == sorted(expected)
+
+
+def test_many_runs_across_batches_written_while_the_next_is_read(
+    runs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of 3 runs: the writer thread commits one while the next is read; every record lands once,
+    and a line whose checksum holds but whose fields do not parse is skipped and reported, not counted."""
+    from core.store import ingest
+
+    monkeypatch.setattr(ingest, "BATCH_RUNS", 3)
+    store = Store(runs_root)  # opened empty: the sync below reads all ten runs
+    ids = []
+    for r in range(10):
+        with tracking.start(name=f"r{r}", runs_dir=runs_root) as run:
+            run.log({"val/x": float(r)}, step=1)
+            run.log({"val/x": float(r) + 0.5}, step=2)
+        ids.append(run.id)
+    body = b"3\tval/x\tnot-a-number\t0.0\t"
+    with open(runs_root / ids[4] / "metrics.log", "ab") as f:
+        f.write(body + b"%08x\n" % zlib.adler32(body))
+    with store:
+        report = store.sync()
+        assert (report.records, report.skipped) == (20, {ids[4]: 1})
+        assert store.rows("SELECT count(*), count(DISTINCT run_key) FROM metrics")[0] == (20, 10)
+        assert store.rows("SELECT sum(records), sum(skipped) FROM ingest_state")[0] == (20, 1)
+        assert queries.curves(store, [ids[7]], "val/x")["value"].tolist() == [7.0, 7.5]
+        assert store.sync().records == 0
 
 
 def test_a_database_that_will_not_open_is_set_aside_and_rebuilt(runs_root: Path) -> None:

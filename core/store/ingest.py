@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,29 +101,43 @@ class Ingestor:
         self.root = root
 
     def sync(self) -> IngestReport:
-        """Ingest everything new in every run folder."""
+        """Ingest everything new in every run folder.
+
+        A full batch goes to a writer thread while the next one is read: DuckDB and Arrow release the GIL,
+        so reading and checking files overlaps with parsing and inserting. One batch is in flight at most.
+        """
         report = IngestReport()
         states = self._load_states()
         next_key = max((s.key for s in states.values()), default=0) + 1
-        batch = _Batch(report)
+        batch = _Batch()
         with os.scandir(self.root) as found:  # plain scandir: one stat per settled run, no pathlib
             entries = sorted((e for e in found if runfolder.is_run_id(e.name) and e.is_dir()), key=lambda e: e.name)
-        for entry in entries:
-            state = states.get(entry.name)
-            if state is not None and state.settled and entry.stat().st_mtime_ns == state.dir_mtime:
-                continue  # finished and untouched since it was read to the end
-            if state is None:
-                if not os.path.exists(os.path.join(entry.path, runfolder.META_FILE)):
-                    continue  # a folder being created: its records come next time
-                state, next_key = _RunState(key=next_key), next_key + 1
-            run_dir = Path(entry.path)
-            self._read_records(run_dir, state, batch, report)
-            self._read_tables(run_dir, state, batch)
-            self._read_metrics(run_dir, state, batch, report)
-            if batch.nbytes >= BATCH_BYTES or len(batch.states) >= BATCH_RUNS:
-                self._flush(batch)
-        self._flush(batch)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-writer") as writer:
+            writing: Future[dict[str, int]] | None = None
+            for entry in entries:
+                state = states.get(entry.name)
+                if state is not None and state.settled and entry.stat().st_mtime_ns == state.dir_mtime:
+                    continue  # finished and untouched since it was read to the end
+                if state is None:
+                    if not os.path.exists(os.path.join(entry.path, runfolder.META_FILE)):
+                        continue  # a folder being created: its records come next time
+                    state, next_key = _RunState(key=next_key), next_key + 1
+                run_dir = Path(entry.path)
+                self._read_records(run_dir, state, batch, report)
+                self._read_tables(run_dir, state, batch)
+                self._read_metrics(run_dir, state, batch, report)
+                if batch.nbytes >= BATCH_BYTES or len(batch.states) >= BATCH_RUNS:
+                    writing = self._hand_over(writer, writing, batch, report)
+                    batch = _Batch()
+            writing = self._hand_over(writer, writing, batch, report)
+            _count_malformed(writing, report)
         return report
+
+    def _hand_over(self, writer: ThreadPoolExecutor, writing: Future[dict[str, int]] | None, batch: _Batch,
+                   report: IngestReport) -> Future[dict[str, int]] | None:
+        """Wait for the batch being written (its error, if any, is raised here), then start writing ``batch``."""
+        _count_malformed(writing, report)
+        return writer.submit(self._flush, batch) if batch.states else None
 
     def _load_states(self) -> dict[str, _RunState]:
         rows = self.con.execute(
@@ -166,7 +181,7 @@ class Ingestor:
             chunk, state.offset = read_metrics_file(path, state.offset, size)
             if chunk.consumed == 0 and chunk.n_invalid == 0:
                 break  # only an unfinished line is left
-            batch.add(state, chunk)
+            batch.add(state, run_dir.name, chunk)
             state.records += chunk.n_valid
             state.skipped += chunk.n_invalid
             report.records += chunk.n_valid
@@ -175,10 +190,9 @@ class Ingestor:
         batch.states.append(state)
 
     # -- writing a batch ------------------------------------------------------------------------------
-    def _flush(self, batch: _Batch) -> None:
-        """Write the batch (runs, tables, records, summaries, states) in one transaction."""
-        if not batch.states:
-            return
+    def _flush(self, batch: _Batch) -> dict[str, int]:
+        """Write the batch (runs, tables, records, summaries, states) in one transaction; returns the runs'
+        lines that had a good checksum but did not parse (they are counted as skipped, not as records)."""
         self.con.execute("BEGIN TRANSACTION")
         try:
             if batch.runs:
@@ -202,7 +216,7 @@ class Ingestor:
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
-        batch.clear()
+        return batch.malformed
 
     def _insert(self, name: str, table: pa.Table, *statements: str) -> None:
         self.con.register(name, table)
@@ -266,51 +280,56 @@ ON CONFLICT (run_key, name) DO UPDATE SET
 class _Batch:
     """Validated metric lines of several runs, parsed together (one parser call for many small runs)."""
 
-    def __init__(self, report: IngestReport) -> None:
-        self.report = report
-        self.clear()
-
-    def clear(self) -> None:
-        self.parts: list[tuple[_RunState, bytes, int]] = []
+    def __init__(self) -> None:
+        self.parts: list[tuple[_RunState, str, bytes, int]] = []
         self.states: list[_RunState] = []
         self.runs: list[dict[str, Any]] = []
         self.table_rows: list[tuple[int, str, int, str]] = []
         self.tables_changed: list[int] = []
+        self.malformed: dict[str, int] = {}
         self.nbytes = 0
         self.n_valid = 0
 
-    def add(self, state: _RunState, chunk: metricfile.Chunk) -> None:
+    def add(self, state: _RunState, run_id: str, chunk: metricfile.Chunk) -> None:
         if chunk.n_valid:
-            self.parts.append((state, chunk.valid, chunk.n_valid))
+            self.parts.append((state, run_id, chunk.valid, chunk.n_valid))
             self.nbytes += len(chunk.valid)
             self.n_valid += chunk.n_valid
 
     def to_arrow(self) -> pa.Table:
         """Parse all parts at once; if a line with a good checksum is malformed, go line by line."""
         try:
-            table = parse_records(b"".join(valid for _, valid, _ in self.parts))
+            table = parse_records(b"".join(valid for _, _, valid, _ in self.parts))
         except pa.ArrowInvalid:
             return self._to_arrow_line_by_line()
-        counts = [n for _, _, n in self.parts]
-        run_key = np.repeat(np.asarray([s.key for s, _, _ in self.parts], dtype=np.int32), counts)
+        counts = [n for _, _, _, n in self.parts]
+        run_key = np.repeat(np.asarray([s.key for s, _, _, _ in self.parts], dtype=np.int32), counts)
         return table.append_column("run_key", pa.array(run_key))
 
     def _to_arrow_line_by_line(self) -> pa.Table:
         rows = []
-        for state, valid, _ in self.parts:
+        for state, run_id, valid, _ in self.parts:
             for line in valid.splitlines():
                 parsed = metricfile.parse_line(line)
                 if parsed is None:  # counted as skipped, not as a record
                     state.records -= 1
                     state.skipped += 1
-                    self.report.records -= 1
-                    self.report.skipped[str(state.key)] = self.report.skipped.get(str(state.key), 0) + 1
+                    self.malformed[run_id] = self.malformed.get(run_id, 0) + 1
                 else:
                     rows.append((*parsed, state.key))
         names = ["step", "name", "value", "time", "run_key"]
         columns = list(zip(*rows)) if rows else [[] for _ in names]
         types = [pa.int64(), pa.string(), pa.float64(), pa.float64(), pa.int32()]
         return pa.table([pa.array(c, type=t) for c, t in zip(columns, types)], names=names)
+
+
+def _count_malformed(writing: Future[dict[str, int]] | None, report: IngestReport) -> None:
+    """Wait for a batch being written and move its malformed lines from the report's records to its skips."""
+    if writing is None:
+        return
+    for run_id, n in writing.result().items():
+        report.records -= n
+        report.skipped[run_id] = report.skipped.get(run_id, 0) + n
 
 
 def _file_sig(path: str) -> str:
