@@ -1,9 +1,11 @@
 """What the Compare page shows: summary with deltas against a baseline, config diff, per-make side by side,
-seed groups as mean ± std, and whether a difference is significant."""
+seed groups as mean ± std, whether a difference is significant, and the axes of a sweep's parallel coordinates."""
 
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,7 @@ from core.store import Store, queries
 
 # Metrics where lower is better; every other metric is better when higher.
 LOWER_IS_BETTER = ("loss", "epoch_seconds", "gap")
+MAX_TICKS = 8
 
 
 def lower_is_better(metric: str) -> bool:
@@ -44,13 +47,66 @@ def config_differences(store: Store, run_ids: list[str]) -> pd.DataFrame:
     """Config keys whose values differ between the runs (rows) with each run's value (columns)."""
     meta = queries.runs_meta(store, run_ids).set_index("id")
     configs = {r: json.loads(meta.loc[r, "config"] or "{}") for r in run_ids}
-    keys: list[str] = []
-    first = configs[run_ids[0]]
-    for run_id in run_ids[1:]:
-        keys += [k for k in config_diff_of(first, configs[run_id]) if k not in keys]
+    keys = _varied_keys([configs[r] for r in run_ids])
     names = [f"{meta.loc[r, 'name']} ({r[-6:]})" for r in run_ids]
     return pd.DataFrame({name: [_text(configs[r].get(k)) for k in keys] for name, r in zip(names, run_ids)},
                         index=pd.Index(keys, name="key"))
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One axis of a parallel-coordinates chart: the numbers to plot, with tick labels where the values are
+    categories or on a log scale."""
+
+    label: str
+    values: list[float]
+    tickvals: list[float] | None = None
+    ticktext: list[str] | None = None
+
+
+def sweep_axes(store: Store, run_ids: list[str], metric: str) -> tuple[list[Axis], list[str]]:
+    """The axes of a sweep's parallel-coordinates chart: one per config key whose value differs between the
+    runs, then the metric's last value (the lines are coloured by it).
+
+    Numbers spanning two decades or more (a learning rate) go on a log axis; text, booleans and mixed values
+    become categories in sorted order. Runs without a finite value of the metric cannot be drawn.
+
+    Returns:
+        The axes (empty when no key differs) and the ids of the runs left out.
+    """
+    finals = queries.final_metrics(store, run_ids)
+    last = finals[finals["name"] == metric].set_index("run_id")["last_value"].to_dict()
+    drawn = [r for r in run_ids if r in last and np.isfinite(last[r])]
+    left_out = [r for r in run_ids if r not in drawn]
+    meta = queries.runs_meta(store, drawn).set_index("id")
+    configs = [json.loads(meta.loc[r, "config"] or "{}") for r in drawn]
+    keys = _varied_keys(configs)
+    if len(drawn) < 2 or not keys:
+        return [], left_out
+    axes = [_axis(key, [c.get(key) for c in configs]) for key in keys]
+    return [*axes, Axis(metric, [float(last[r]) for r in drawn])], left_out
+
+
+def _axis(label: str, values: list[Any]) -> Axis:
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in values):
+        numbers = [float(v) for v in values]
+        if min(numbers) > 0 and max(numbers) / min(numbers) >= 100:
+            ticks = sorted(set(numbers))
+            if len(ticks) > MAX_TICKS:  # a random sweep: decades instead of every value
+                ticks = [10.0**k for k in range(math.floor(math.log10(ticks[0])), math.ceil(math.log10(ticks[-1])) + 1)]
+            return Axis(f"{label} (log)", list(np.log10(numbers)), list(np.log10(ticks)), [f"{t:g}" for t in ticks])
+        return Axis(label, numbers)
+    names = sorted({_text(v) for v in values})
+    position = {name: float(i) for i, name in enumerate(names)}
+    return Axis(label, [position[_text(v)] for v in values], list(position.values()), names)
+
+
+def _varied_keys(configs: list[dict[str, Any]]) -> list[str]:
+    """Keys whose values differ between the configs, in the order they first appear."""
+    keys: list[str] = []
+    for other in configs[1:]:
+        keys += [k for k in config_diff_of(configs[0], other) if k not in keys]
+    return keys
 
 
 def per_make(store: Store, run_ids: list[str]) -> pd.DataFrame:

@@ -1,5 +1,5 @@
 """Compare: curves overlaid, a summary with deltas against a baseline, the config diff, per-make accuracy
-side by side, seed groups as mean ± std, and whether a difference is significant."""
+side by side, seed groups as mean ± std, whether a difference is significant, and a sweep's parallel coordinates."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import compare, diagnostics
 from core.store import queries
-from pages.lib.charts import bands_figure, curves_figure
+from pages.lib.charts import bands_figure, curves_figure, parallel_figure
 from pages.lib.common import page_setup, store
 
 page_setup("Compare")
@@ -73,6 +73,17 @@ if differences.empty:
     st.caption("The configs are identical.")
 else:
     st.dataframe(differences)
+
+st.subheader("Sweep: parallel coordinates")
+colour_by = st.selectbox("Colour by", names, index=names.index(metrics[0]) if metrics else 0, key="compare_parallel")
+axes, left_out = compare.sweep_axes(index, run_ids, colour_by)
+if axes:
+    st.plotly_chart(parallel_figure(axes, compare.lower_is_better(colour_by)), key="parallel")
+    st.caption("One line per run across the config keys that differ; drag along an axis to filter.")
+else:
+    st.caption(f"Nothing to draw: the runs' configs do not differ, or too few have {colour_by}.")
+if left_out:
+    st.caption(f"Left out (no value of {colour_by}): " + ", ".join(labels[r] for r in left_out))
 
 st.subheader("Per-make accuracy")
 per_make = compare.per_make(index, run_ids)

@@ -95,6 +95,8 @@ def test_compare_page_summarises_with_deltas_and_config_diff(runs: dict[str, str
     config_diff = at.dataframe[0].value
     assert {"lr", "heads"} <= set(config_diff.index)
     assert any("McNemar" in m.value for m in at.markdown)
+    (parallel,) = [c for c in at.get("plotly_chart") if '"parcoords"' in c.proto.spec]
+    assert '"label":"lr (log)"' not in parallel.proto.spec and '"label":"heads"' in parallel.proto.spec
 
 
 def test_compare_page_tests_seed_groups(runs: dict[str, str]) -> None:

@@ -1,9 +1,11 @@
-"""Plotly figures the pages share: curves, bands, per-make bars, confusion heatmaps."""
+"""Plotly figures the pages share: curves, bands, per-make bars, confusion heatmaps, parallel coordinates."""
 
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+
+from core.compare import Axis
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")
@@ -48,6 +50,16 @@ def heatmap_figure(cells: pd.DataFrame, names: list[str], title: str) -> go.Figu
                                hovertemplate="truth %{y}<br>predicted %{x}<br>%{z} images<extra></extra>"))
     fig.update_layout(title=title, xaxis_title="predicted", yaxis_title="truth", height=560,
                       yaxis={"autorange": "reversed"}, margin={"t": 40})
+    return fig
+
+
+def parallel_figure(axes: list[Axis], reverse_colors: bool) -> go.Figure:
+    """Parallel coordinates, one line per run, coloured by the last axis (the metric; brightest is best)."""
+    dimensions = [{"label": a.label, "values": a.values, **({"tickvals": a.tickvals, "ticktext": a.ticktext}
+                                                             if a.tickvals is not None else {})} for a in axes]
+    line = {"color": axes[-1].values, "colorscale": "Viridis", "reversescale": reverse_colors, "showscale": True}
+    fig = go.Figure(go.Parcoords(line=line, dimensions=dimensions))
+    fig.update_layout(height=380, margin={"t": 50, "b": 20, "l": 60, "r": 60})
     return fig
 
 

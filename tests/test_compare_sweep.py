@@ -1,0 +1,55 @@
+"""The axes of a sweep's parallel coordinates: varied keys only, log axes for wide numeric ranges, categories
+in sorted order, the metric last, and runs without the metric left out by name."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from core import compare, tracking
+from core.store import Store
+
+
+def _run(root: Path, config: dict, top1: float | None) -> str:
+    with tracking.start(name="trial", group="sweep", config=config, runs_dir=root) as run:
+        if top1 is not None:
+            run.log({"val/top1": top1}, step=1)
+    return run.id
+
+
+def test_axes_of_a_sweep(runs_root: Path) -> None:
+    ids = [
+        _run(runs_root, {"lr": 1e-4, "optimizer": "sgd", "batch_size": 32, "epochs": 5}, 0.5),
+        _run(runs_root, {"lr": 1e-3, "optimizer": "adamw", "batch_size": 64, "epochs": 5}, 0.7),
+        _run(runs_root, {"lr": 1e-2, "optimizer": "sgd", "batch_size": 64, "epochs": 5}, 0.6),
+        _run(runs_root, {"lr": 1e-1, "optimizer": "adamw", "batch_size": 32, "epochs": 5}, None),
+    ]
+    with Store(runs_root, in_memory=True) as store:
+        axes, left_out = compare.sweep_axes(store, ids, "val/top1")
+    assert left_out == [ids[3]]
+    lr, optimizer, batch, metric = axes  # epochs is the same everywhere: no axis
+    assert lr.label == "lr (log)" and lr.values == pytest.approx([-4, -3, -2])
+    assert lr.ticktext == ["0.0001", "0.001", "0.01"] and lr.tickvals == pytest.approx([-4, -3, -2])
+    assert (optimizer.values, optimizer.ticktext, optimizer.tickvals) == ([1, 0, 1], ["adamw", "sgd"], [0, 1])
+    assert (batch.label, batch.values, batch.tickvals) == ("batch_size", [32, 64, 64], None)
+    assert (metric.label, metric.values) == ("val/top1", [0.5, 0.7, 0.6])
+
+
+def test_many_distinct_values_on_a_log_axis_get_decade_ticks(runs_root: Path) -> None:
+    lrs = [10 ** (-5 + i * 0.4) for i in range(10)]
+    ids = [_run(runs_root, {"lr": lr, "heads": [True, False][i % 2]}, 0.1 * i) for i, lr in enumerate(lrs)]
+    with Store(runs_root, in_memory=True) as store:
+        (lr, heads, _), _ = compare.sweep_axes(store, ids, "val/top1")
+    assert lr.ticktext == ["1e-05", "0.0001", "0.001", "0.01", "0.1"]
+    assert lr.values == pytest.approx([math.log10(v) for v in lrs])
+    assert heads.ticktext == ["False", "True"]
+
+
+def test_no_axes_when_nothing_differs_or_one_run_has_the_metric(runs_root: Path) -> None:
+    same = [_run(runs_root, {"lr": 0.1}, 0.5), _run(runs_root, {"lr": 0.1}, 0.6)]
+    one = [_run(runs_root, {"lr": 0.2}, 0.5), _run(runs_root, {"lr": 0.3}, None)]
+    with Store(runs_root, in_memory=True) as store:
+        assert compare.sweep_axes(store, same, "val/top1") == ([], [])
+        assert compare.sweep_axes(store, one, "val/top1") == ([], [one[1]])
