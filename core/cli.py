@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -141,6 +142,28 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     skipped = sum(report.skipped.values())
     print(f"reindexed {n_runs} runs, {report.records} metric records from {root}"
           + (f"; skipped {skipped} corrupt line(s)" if skipped else ""))
+    return 0
+
+
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run ids (or unique parts of them)")
+    p.add_argument("--format", choices=("md", "csv"), default="md",
+                   help="md: the experiment log (changes, reason, per-epoch metrics, results); csv: one row per run")
+    p.add_argument("--out", default=None, help="write to this file instead of printing")
+
+
+@verb("report", "the experiment log of runs as markdown, or their results as CSV", _report_args)
+def cmd_report(args: argparse.Namespace) -> int:
+    from core import reports
+
+    run_ids = [runfolder.resolve_run_dir(runs_dir(), r).name for r in args.runs]
+    with open_store() as store:
+        text = (reports.markdown_report if args.format == "md" else reports.csv_report)(store, run_ids)
+    if args.out is None:
+        print(text, end="" if text.endswith("\n") else "\n")
+    else:
+        Path(args.out).write_text(text)
+        print(f"wrote the {args.format} report of {len(run_ids)} run(s) to {args.out}")
     return 0
 
 
