@@ -25,8 +25,9 @@ def lower_is_better(metric: str) -> bool:
 
 
 def summary(store: Store, run_ids: list[str], metrics: list[str], baseline: str) -> pd.DataFrame:
-    """One row per run: last value of each metric, its delta against the baseline (absolute and %), and
-    whether it is the best among the runs (``best:<metric>`` columns)."""
+    """One row per run: last value of each metric, its delta against the baseline (absolute and %), its best
+    value over the run's steps (``<metric> (best)``: the "best val loss" of a results table), and whether the
+    last value is the best among the runs (``best:<metric>`` columns)."""
     finals = queries.final_metrics(store, run_ids)
     meta = queries.runs_meta(store, run_ids).set_index("id")
     table = pd.DataFrame({"run": run_ids, "name": [meta.loc[r, "name"] for r in run_ids]})
@@ -37,6 +38,9 @@ def summary(store: Store, run_ids: list[str], metrics: list[str], baseline: str)
         table[metric] = values
         table[f"Δ {metric}"] = values - base
         table[f"Δ% {metric}"] = np.where(base != 0, (values - base) / abs(base) * 100, np.nan)
+        extreme = finals[finals["name"] == metric].set_index("run_id")
+        extreme = extreme["min_value" if lower_is_better(metric) else "max_value"]
+        table[f"{metric} (best)"] = np.array([extreme.get(r, np.nan) for r in run_ids], dtype=float)
         finite = values[np.isfinite(values)]
         best = (finite.min() if lower_is_better(metric) else finite.max()) if finite.size else np.nan
         table[f"best:{metric}"] = values == best

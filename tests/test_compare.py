@@ -1,5 +1,6 @@
-"""The axes of a sweep's parallel coordinates: varied keys only, log axes for wide numeric ranges, categories
-in sorted order, the metric last, and runs without the metric left out by name."""
+"""Compare's numbers: the summary's last and best values with deltas, and the axes of a sweep's parallel
+coordinates (varied keys only, log axes for wide ranges, categories in sorted order, runs without the metric
+left out by name)."""
 
 from __future__ import annotations
 
@@ -53,3 +54,19 @@ def test_no_axes_when_nothing_differs_or_one_run_has_the_metric(runs_root: Path)
     with Store(runs_root, in_memory=True) as store:
         assert compare.sweep_axes(store, same, "val/top1") == ([], [])
         assert compare.sweep_axes(store, one, "val/top1") == ([], [one[1]])
+
+
+def test_summary_has_last_and_best_values_with_deltas_against_the_baseline(runs_root: Path) -> None:
+    ids = []
+    for losses, accs in (([2.0, 1.0, 1.5], [0.2, 0.6, 0.5]), ([3.0, 2.0, 1.2], [0.1, 0.3, 0.7])):
+        with tracking.start(name=f"run{len(ids)}", runs_dir=runs_root) as run:
+            for step, (loss, acc) in enumerate(zip(losses, accs), start=1):
+                run.log({"val/loss": loss, "val/top1": acc}, step=step)
+        ids.append(run.id)
+    with Store(runs_root, in_memory=True) as store:
+        table = compare.summary(store, ids, ["val/loss", "val/top1"], baseline=ids[0]).set_index("name")
+    assert table["val/loss"].tolist() == [1.5, 1.2] and table["val/loss (best)"].tolist() == [1.0, 1.2]
+    assert table["val/top1 (best)"].tolist() == [0.6, 0.7]
+    assert table.loc["run1", "Δ val/top1"] == pytest.approx(0.2)
+    assert table.loc["run1", "Δ% val/loss"] == pytest.approx(-20.0)
+    assert table["best:val/loss"].tolist() == [False, True] and table["best:val/top1"].tolist() == [False, True]
