@@ -126,7 +126,7 @@ def launch_again() -> None:
     on_launch()
 
 
-buttons = st.columns([1, 1, 4])
+buttons = st.columns([1, 2, 3])
 buttons[0].button("Launch", type="primary", on_click=on_launch, key="launch_button")
 buttons[1].button("Launch the same again", on_click=launch_again, key="launch_again",
                   help="A second, separate launch of what is on the form (a double click launches once)")
@@ -143,10 +143,11 @@ def queue_panel() -> None:
     if not rows:
         st.caption("Nothing queued or running.")
         return
+    names = queries.runs_meta(index, [r["id"] for r in rows]).set_index("id")["name"].to_dict()
     for row in rows:
         cols = st.columns([4, 2, 1, 1, 1])
         where = f"#{row['position']} (priority {row['priority']})" if row["state"] == "queued" else row["slot"]
-        cols[0].markdown(f"`{row['id']}`")
+        cols[0].text(f"{names.get(row['id']) or ''}  {row['id']}".strip())  # plain text: names are user input
         cols[1].markdown(f"**{row['state']}** · {where}")
         if row["state"] == "queued":
             cols[2].button("↑", key=f"up_{row['id']}", help="start earlier",

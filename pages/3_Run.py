@@ -21,7 +21,8 @@ if recent.empty:
     st.title("Run")
     st.info("No runs yet: launch one on the Launch page.")
     st.stop()
-labels = dict(zip(recent["id"], recent["name"] + " · " + recent["status"] + " · " + recent["id"].str[-6:]))
+# No status in the label: the live header below refreshes it, the picker is drawn once per page run.
+labels = dict(zip(recent["id"], recent["name"] + " · " + recent["id"].str[-6:]))
 current = selected_run()
 choices = list(labels) if current in labels or current is None else [current, *labels]
 run_id = st.selectbox("Run", choices, index=choices.index(current) if current in choices else 0,

@@ -68,6 +68,8 @@ def test_launch_page_queues_a_valid_run_once(runs: dict[str, str], runs_root: Pa
     meta = runfolder.read_json(queued[0] / "meta.json")
     assert meta["name"] == "from the form" and meta["recipe"] == "classify"
     assert runfolder.read_json(queued[0] / "config.json")["epochs"] == 1
+    at.run()  # the queue panel, after the index has synced the new run
+    assert f"from the form  {queued[0].name}" in [t.value for t in at.text]
 
 
 def test_launch_page_clone_marks_changed_fields(runs: dict[str, str]) -> None:
