@@ -32,14 +32,14 @@ def summary(store: Store, run_ids: list[str], metrics: list[str], baseline: str)
     meta = queries.runs_meta(store, run_ids).set_index("id")
     table = pd.DataFrame({"run": run_ids, "name": [meta.loc[r, "name"] for r in run_ids]})
     for metric in metrics:
-        last = finals[finals["name"] == metric].set_index("run_id")["last_value"]
+        of_metric = finals[finals["name"] == metric].set_index("run_id")
+        last = of_metric["last_value"]
         values = np.array([last.get(r, np.nan) for r in run_ids], dtype=float)
         base = last.get(baseline, np.nan)
         table[metric] = values
         table[f"Δ {metric}"] = values - base
         table[f"Δ% {metric}"] = np.where(base != 0, (values - base) / abs(base) * 100, np.nan)
-        extreme = finals[finals["name"] == metric].set_index("run_id")
-        extreme = extreme["min_value" if lower_is_better(metric) else "max_value"]
+        extreme = of_metric["min_value" if lower_is_better(metric) else "max_value"]
         table[f"{metric} (best)"] = np.array([extreme.get(r, np.nan) for r in run_ids], dtype=float)
         finite = values[np.isfinite(values)]
         best = (finite.min() if lower_is_better(metric) else finite.max()) if finite.size else np.nan

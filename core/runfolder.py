@@ -29,6 +29,7 @@ CONSOLE_FILE = "console.log"
 
 STATUSES = ("queued", "starting", "running", "succeeded", "failed", "cancelled", "crashed")
 FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled", "crashed"})
+ACTIVE_STATUSES = frozenset({"starting", "running"})  # a process was started for the run and may still run
 _RUN_ID = re.compile(r"^\d{8}-\d{6}-\d{3}-[0-9a-f]{6}$")
 
 

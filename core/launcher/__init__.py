@@ -152,13 +152,13 @@ def cancel(run: str, *, runs_dir: str | os.PathLike[str] | None = None, grace_s:
         queue.dequeue(root, run_dir.name)
         return "cancelled"
     record = runstatus.read(run_dir)
-    if runstatus.current(record) not in ("starting", "running"):
+    if runstatus.current(record) not in runfolder.ACTIVE_STATUSES:
         return runstatus.current(record)
     runstatus.update(run_dir, cancel_requested=True)
     pgid = record.get("pgid")
     if isinstance(pgid, int) and runstatus.is_alive(run_dir):
         _stop_group(pgid, grace_s)
-    runstatus.transition(run_dir, "cancelled", expect={"starting", "running"}, error=None)
+    runstatus.transition(run_dir, "cancelled", expect=runfolder.ACTIVE_STATUSES, error=None)
     reconcile(root)
     return runstatus.current(runstatus.read(run_dir))
 

@@ -28,7 +28,6 @@ POLL_S = 0.2
 IDLE_EXIT_S = 2.0
 STARTING_GRACE_S = 10.0
 MAX_START_ATTEMPTS = 3
-ACTIVE_STATUSES = ("starting", "running")
 
 _spawned: list[subprocess.Popen[bytes]] = []  # schedulers this process started, reaped on the next call
 
@@ -115,7 +114,7 @@ def start_ready(root: Path) -> list[subprocess.Popen[bytes]]:
         # that reconcile() finds (and puts back in the queue), never a ``starting`` run nobody looks at.
         queue.mark_active(root, entry.run_id)
         if not runstatus.transition(run_dir, "starting", expect={"queued"}, slot=free[0], start_attempts=attempts):
-            if runstatus.current(runstatus.read(run_dir)) not in ACTIVE_STATUSES:
+            if runstatus.current(runstatus.read(run_dir)) not in runfolder.ACTIVE_STATUSES:
                 queue.unmark_active(root, entry.run_id)
             queue.dequeue(root, entry.run_id)  # cancelled, removed or already started: the marker is stale
             continue

@@ -24,7 +24,7 @@ import pyarrow.csv as pa_csv
 
 from core import metricfile, runfolder
 
-READ_BLOCK = 64 << 20  # metricfile's checksum arithmetic is exact for blocks under 2**26 bytes
+READ_BLOCK = 64 << 20  # bytes of a metrics log read and checked at once
 BATCH_BYTES = 32 << 20
 BATCH_RUNS = 2000
 _RECORD_FILES = (runfolder.META_FILE, runfolder.CONFIG_FILE, runfolder.STATUS_FILE)
@@ -122,16 +122,17 @@ class Ingestor:
                     if not os.path.exists(os.path.join(entry.path, runfolder.META_FILE)):
                         continue  # a folder being created: its records come next time
                     state, next_key = _RunState(key=next_key), next_key + 1
-                run_dir = Path(entry.path)
-                self._read_records(run_dir, state, batch, report)
-                self._read_tables(run_dir, state, batch)
-                self._read_metrics(run_dir, state, batch, report)
+                self._read_run(Path(entry.path), state, batch, report)
                 if batch.nbytes >= BATCH_BYTES or len(batch.states) >= BATCH_RUNS:
                     writing = self._hand_over(writer, writing, batch, report)
                     batch = _Batch()
-            writing = self._hand_over(writer, writing, batch, report)
-            _count_malformed(writing, report)
+            _count_malformed(self._hand_over(writer, writing, batch, report), report)
         return report
+
+    def _read_run(self, run_dir: Path, state: _RunState, batch: _Batch, report: IngestReport) -> None:
+        self._read_records(run_dir, state, batch, report)
+        self._read_tables(run_dir, state, batch)
+        self._read_metrics(run_dir, state, batch, report)
 
     def _hand_over(self, writer: ThreadPoolExecutor, writing: Future[dict[str, int]] | None, batch: _Batch,
                    report: IngestReport) -> Future[dict[str, int]] | None:
