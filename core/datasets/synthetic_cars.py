@@ -4,7 +4,7 @@ Each make is a body family (sedan, hatchback, SUV, pickup, ...: outline, roof li
 each model of a make is a set of details (colour palette, wheel style and size, window tint, stripes,
 lights). Two models of a make share a palette, so colour alone never tells them apart. Images get random
 backgrounds with clutter, scale, position, flip, a slight tilt and lighting changes; class sizes are
-imbalanced. The set is generated once into `<data_dir>/synthetic-cars-v1/` as train/val/test folders in
+imbalanced. The set is generated once into `<data_dir>/synthetic-cars-v<VERSION>/` as train/val/test folders in
 the make/model layout that `imagefolder` reads; the same seed gives byte-identical files.
 """
 
@@ -31,7 +31,7 @@ from core.datasets.registry import (
     register_dataset,
 )
 
-VERSION = 1  # bump when the drawing changes: the folder name changes with it, so old sets are not reused
+VERSION = 2  # bump when the drawing changes: the folder name changes with it, so old sets are not reused
 FOLDER_NAME = f"synthetic-cars-v{VERSION}"
 MANIFEST = "manifest.json"
 
@@ -72,7 +72,8 @@ FAMILIES = (
                       (0, .44)),
            (((.46, .47), (.46, .66), (.64, .66), (.70, .47)),),
            (.18, .8), .11, .32),
-    Family("sports", ((0, .10), (1, .10), (1, .20), (.70, .32), (.55, .44), (.30, .44), (.12, .34), (0, .36)),
+    Family("sports", ((0, .10), (1, .10), (1, .20), (.70, .32), (.55, .44), (.30, .44), (.12, .34), (.08, .34),
+                      (.08, .43), (-.02, .45), (-.02, .41), (0, .36)),  # a rear spoiler sets it apart from coupes
            (((.33, .34), (.35, .42), (.53, .42), (.62, .34)),),
            (.2, .8), .08, .22),
     Family("van", ((0, .12), (1, .12), (1, .40), (.92, .55), (.85, .82), (.02, .82), (0, .78)),
@@ -117,7 +118,7 @@ class Details:
     lights: str  # round | bar
 
 
-DETAIL_SWAP = 0.15
+DETAIL_SWAP = 0.10
 VARIANTS = (
     Details("spoked", 1.00, "none", (170, 210, 235), "round"),
     Details("solid", 0.85, "racing", (40, 45, 60), "bar"),
@@ -214,7 +215,7 @@ def _contrast(colour: tuple[int, ...]) -> tuple[int, int, int]:  # white on a da
 def draw_car(image: Image.Image, family: Family, details: Details, palette: tuple, rng: np.random.Generator) -> None:
     """Draw one vehicle onto `image` at a random scale, position, direction and tilt."""
     size = image.width
-    length = rng.uniform(0.55, 0.95) * size
+    length = rng.uniform(0.65, 0.95) * size
     x0 = rng.uniform(-0.08 * size, 1.08 * size - length)  # may poke a little out of the frame
     ground = rng.uniform(0.62, 0.92) * size
     flip = bool(rng.random() < 0.5)
@@ -302,7 +303,7 @@ def generate_synthetic_cars(
     n_makes: int = 8,
     models_per_make: int = 3,
     images_per_class: int = 150,
-    image_size: int = 64,
+    image_size: int = 96,
     imbalance: float = 3.0,
     val_fraction: float = 0.15,
     test_fraction: float = 0.15,
@@ -311,7 +312,7 @@ def generate_synthetic_cars(
     """Write the synthetic-cars set to `out_dir/{train,val,test}/<make>/<model>/<n>.png` and a manifest.
 
     Written into a temporary sibling folder and renamed into place, so `out_dir` is either complete or
-    absent. With the defaults: 24 classes, about 3,600 images of 64x64 (70/15/15), the largest classes
+    absent. With the defaults: 24 classes, about 3,600 images of 96x96 (70/15/15), the largest classes
     three times the size of the smallest.
 
     Args:
@@ -396,7 +397,7 @@ register_dataset(
         name="synthetic-cars",
         description=(
             "Built in: drawn cars, 8 makes (body shape) x 3 models (colours, wheels, stripes, lights), "
-            "64x64 px, about 2,500 train / 540 val / 540 test images, imbalanced; generated on first use"
+            "96x96 px, about 2,500 train / 540 val / 540 test images, imbalanced; generated on first use"
         ),
         needs_root=False,
         loader=load_synthetic_cars,

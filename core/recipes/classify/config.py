@@ -55,9 +55,9 @@ class ClassifyConfig(RecipeConfig):
         0, help="with freeze=backbone, train the backbone too after this many epochs (0: never)", min=0, max=100_000
     )
     # -- optimisation ----------------------------------------------------------------------------
-    epochs: int = option(25, help="number of passes over the training set", min=1, max=100_000)
+    epochs: int = option(30, help="number of passes over the training set", min=1, max=100_000)
     optimizer: str = option("adamw", help="optimizer", choices=("adamw", "adam", "sgd"))
-    lr: float = option(0.004, help="peak learning rate", min=1e-8, max=10.0)
+    lr: float = option(0.002, help="peak learning rate", min=1e-8, max=10.0)
     weight_decay: float = option(0.05, help="weight decay (not applied to biases and norms)", min=0.0, max=10.0)
     momentum: float = option(0.9, help="momentum of sgd (nesterov)", min=0.0, max=0.999)
     scheduler: str = option(
