@@ -59,5 +59,5 @@ def cmd_queue(args: argparse.Namespace) -> int:
         print("the queue is empty")
     for row in rows:
         where = f"#{row['position']} (priority {row['priority']})" if row["state"] == "queued" else row["slot"]
-        print(f"{row['id']}  {row['state']:<9} {where}")
+        print(f"{row['id']}  {row['state']:<9} {where}  {row['name']}".rstrip())
     return 0

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import launcher, launchform, runfolder
+from core import launcher, launchform
 from core.launcher import slots
 from core.recipes import FieldSpec, list_recipes
 from core.store import queries
@@ -143,12 +143,10 @@ def queue_panel() -> None:
     if not rows:
         st.caption("Nothing queued or running.")
         return
-    # names from the folders: the index may not have synced a run queued a moment ago
-    meta = {r["id"]: runfolder.read_json(index.root / r["id"] / runfolder.META_FILE, {}) or {} for r in rows}
     for row in rows:
         cols = st.columns([4, 2, 1, 1, 1])
         where = f"#{row['position']} (priority {row['priority']})" if row["state"] == "queued" else row["slot"]
-        cols[0].text(f"{meta[row['id']].get('name') or ''}  {row['id']}".strip())  # plain text: names are user input
+        cols[0].text(f"{row['name']}  {row['id']}".strip())  # plain text: names are user input
         cols[1].markdown(f"**{row['state']}** · {where}")
         if row["state"] == "queued":
             cols[2].button("↑", key=f"up_{row['id']}", help="start earlier",

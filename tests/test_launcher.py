@@ -221,7 +221,7 @@ def test_launching_twice_with_one_request_id_queues_once(runs_root: Path) -> Non
 def test_a_queued_run_can_be_moved_or_removed(runs_root: Path) -> None:
     a, b, c = (launcher.launch_command(_script(), name=n, start=False) for n in "abc")
     launcher.move(c, priority=5)
-    assert [r["id"] for r in launcher.queue_listing()] == [c, a, b]
+    assert [(r["id"], r["name"]) for r in launcher.queue_listing()] == [(c, "c"), (a, "a"), (b, "b")]
     assert launcher.cancel(a) == "cancelled"
     assert [(r["id"], r["position"]) for r in launcher.queue_listing()] == [(c, 1), (b, 2)]
     with pytest.raises(launcher.LaunchError, match="not queued"):

@@ -210,23 +210,30 @@ def move(run: str, priority: int, *, runs_dir: str | os.PathLike[str] | None = N
 
 def queue_listing(runs_dir: str | os.PathLike[str] | None = None, stale_after_s: float | None = None) -> list[dict]:
     """Queued runs with their position, then active runs with their slot and liveness (``stale`` when alive
-    but silent for longer than the heartbeat timeout)."""
+    but silent for longer than the heartbeat timeout). Names come from the run folders, not the index, which
+    may not have synced a run queued a moment ago."""
     root = default_runs_dir(runs_dir)
     reconcile(root)
     timeout = stale_after_s if stale_after_s is not None else heartbeat_timeout_s()
     rows: list[dict[str, Any]] = []
     for position, entry in enumerate(queue.queued(root), start=1):
-        rows.append({"id": entry.run_id, "state": "queued", "position": position, "priority": entry.priority,
-                     "slot": None})
+        rows.append({"id": entry.run_id, "name": _name(root / entry.run_id), "state": "queued",
+                     "position": position, "priority": entry.priority, "slot": None})
     for run_id in queue.active(root):
         record = runstatus.read(root / run_id)
         silent = runstatus.seconds_since_beat(root / run_id)
         state = runstatus.current(record)
         if state == "running" and silent is not None and silent > timeout:
             state = "stale"
-        rows.append({"id": run_id, "state": state, "position": None, "priority": None, "slot": record.get("slot"),
-                     "silent_s": silent})
+        rows.append({"id": run_id, "name": _name(root / run_id), "state": state, "position": None,
+                     "priority": None, "slot": record.get("slot"), "silent_s": silent})
     return rows
+
+
+def _name(run_dir: Path) -> str:
+    """The run's label from its meta.json ("" when it has none)."""
+    meta = runfolder.read_json(run_dir / runfolder.META_FILE, {})
+    return str(meta.get("name") or "") if isinstance(meta, dict) else ""
 
 
 def heartbeat_timeout_s() -> float:
