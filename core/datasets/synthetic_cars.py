@@ -286,7 +286,7 @@ def render_image(seed: int, class_index: int, split: str, n: int, models_per_mak
     rng = np.random.default_rng([seed, class_index, SPLITS.index(split), n])
     # details by (model + make): a detail variant is shared by models of different makes. Choosing it by
     # model alone makes errors fall within a make (as on real data) but, measured, left val top-1 ~85% and
-    # make accuracy ~89% at the v1 defaults, under the recipe's quality bar (bench/RESULTS.md has the v2 runs).
+    # make accuracy ~89% on an earlier version of this set, under the recipe's quality bar.
     details = sample_details(VARIANTS[(model + make) % len(VARIANTS)], rng)
     canvas = draw_background(rng, 2 * size).convert("RGBA")  # drawn at 2x, then downsampled for anti-aliasing
     draw_car(canvas, family, details, palette, rng)
