@@ -27,8 +27,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from core import metricfile, runfolder, tracking
-from core.paths import INDEX_FILE, REPO_ROOT
+from core import runfolder, tracking
+from core.runfolder import metricslog
+from core.runfolder.paths import INDEX_FILE, REPO_ROOT
 from core.store import Store, queries
 
 OUT = REPO_ROOT / "bench" / "out"
@@ -139,7 +140,7 @@ def duckdb_read_csv(root: Path, db_path: Path) -> int:
     """Peer: DuckDB reads every metrics.log as tab-separated text into a table; no checksum, no summary."""
     db_path.unlink(missing_ok=True)
     con = duckdb.connect(str(db_path))
-    glob = str(root / "*" / metricfile.METRICS_FILE)
+    glob = str(root / "*" / metricslog.METRICS_FILE)
     con.execute(
         "CREATE TABLE metrics AS SELECT * FROM read_csv(?, delim = '\t', header = false, quote = '', "
         "escape = '', columns = ?, filename = true)",
@@ -154,7 +155,7 @@ def duckdb_read_csv(root: Path, db_path: Path) -> int:
 def pandas_read_csv(root: Path) -> int:
     """Peer: pandas reads every metrics.log (C parser) and concatenates them in memory; nothing persisted."""
     frames = [
-        pd.read_csv(run_dir / metricfile.METRICS_FILE, sep="\t", header=None, names=list(CSV_COLUMNS))
+        pd.read_csv(run_dir / metricslog.METRICS_FILE, sep="\t", header=None, names=list(CSV_COLUMNS))
         for run_dir in runfolder.iter_run_dirs(root)
     ]
     return len(pd.concat(frames, ignore_index=True))
@@ -243,7 +244,7 @@ def files_curves(root: Path, run_ids: list[str], metric: str) -> pd.DataFrame:
     """Peer: no index at all; pandas reads the chosen runs' metrics.log files and filters them."""
     parts = []
     for run_id in run_ids:
-        frame = pd.read_csv(root / run_id / metricfile.METRICS_FILE, sep="\t", header=None, names=list(CSV_COLUMNS))
+        frame = pd.read_csv(root / run_id / metricslog.METRICS_FILE, sep="\t", header=None, names=list(CSV_COLUMNS))
         parts.append(frame[frame["name"] == metric].assign(run_id=run_id))
     out = pd.concat(parts, ignore_index=True)[["run_id", "step", "value", "time"]]
     return out.sort_values(["run_id", "step", "time"], ignore_index=True)

@@ -18,8 +18,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core import launcher, metricfile, runfolder, runstatus  # noqa: E402
+from core import launcher, runfolder  # noqa: E402
 from core.launcher import scheduler  # noqa: E402
+from core.runfolder import metricslog
+from core.runfolder import status as runstatus
 
 
 def script(epochs: int, pause: float) -> list[str]:
@@ -28,10 +30,10 @@ def script(epochs: int, pause: float) -> list[str]:
 
 def first_record_time(run_dir: Path, timeout: float = 60) -> float:
     """Wall time at which the run's metrics log first holds a complete record."""
-    path = run_dir / metricfile.METRICS_FILE
+    path = run_dir / metricslog.METRICS_FILE
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if path.exists() and metricfile.validate_chunk(path.read_bytes()).n_valid:
+        if path.exists() and metricslog.validate_chunk(path.read_bytes()).n_valid:
             return time.monotonic()
         time.sleep(0.002)
     raise TimeoutError(f"no record in {path}")

@@ -22,7 +22,8 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import predict, tracking
+from core import tracking
+from core.recipes.classify import predict
 from core.recipes.classify.checkpoint import make_checkpoint, save_checkpoint
 from core.recipes.classify.config import ClassifyConfig
 from core.recipes.classify.model import LogitsOnly, build_model

@@ -21,8 +21,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from core import metricfile, runfolder, runstatus
-from core.paths import runs_dir as default_runs_dir
+from core import runfolder
+from core.runfolder import metricslog
+from core.runfolder import status as runstatus
+from core.runfolder.paths import runs_dir as default_runs_dir
 
 SYNC_INTERVAL_S = 1.0
 LAUNCHED_RUN_ENV = "EXPLORER_RUN_ID"  # set by the launcher: start() then logs into that run's folder
@@ -126,7 +128,7 @@ class Run:
             raise RunStateError(f"run {self.id} is {state}; only a queued, running, cancelled, crashed or failed "
                                 "run can be continued (`python -m core resume RUN`)")
         self._alive_fd = runstatus.hold_alive_lock(run_dir)
-        path = run_dir / metricfile.METRICS_FILE
+        path = run_dir / metricslog.METRICS_FILE
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._end_partial_line(path)
         self._step = self._last_step(path)
@@ -150,7 +152,7 @@ class Run:
             step = self._step + 1
         elif not isinstance(step, int) or isinstance(step, bool):
             step = _to_step(step)
-        data = metricfile.encode_records(metrics, step, time.time(), self._names)
+        data = metricslog.encode_records(metrics, step, time.time(), self._names)
         with self._lock:
             if self._closed.is_set():
                 raise RuntimeError(f"run {self.id} is finished; start or attach a run to log more")
@@ -254,8 +256,8 @@ class Run:
     def _last_step(path: Path) -> int:
         """The highest step in the log (0 when empty), so default steps continue after a resume."""
         with open(path, "rb") as f:
-            chunk = metricfile.validate_chunk(f.read())
-        records = (metricfile.parse_line(line) for line in chunk.valid.splitlines())
+            chunk = metricslog.validate_chunk(f.read())
+        records = (metricslog.parse_line(line) for line in chunk.valid.splitlines())
         return max((r[0] for r in records if r is not None), default=0)
 
 
@@ -263,7 +265,7 @@ def _to_step(step: object) -> int:
     try:
         value = int(step)  # type: ignore[call-overload]
     except (TypeError, ValueError) as exc:
-        raise metricfile.MetricError(f"step {step!r} must be an integer (an epoch or an iteration)") from exc
+        raise metricslog.MetricError(f"step {step!r} must be an integer (an epoch or an iteration)") from exc
     if value != step:
-        raise metricfile.MetricError(f"step {step!r} must be a whole number")
+        raise metricslog.MetricError(f"step {step!r} must be a whole number")
     return value

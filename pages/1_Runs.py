@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import runview
 from core.store import queries
+from core.views import run as runview
 from pages.lib.common import page_setup, show_getting_started, store
 
 PAGE_SIZE = 50

@@ -8,10 +8,11 @@ from typing import Any
 
 import streamlit as st
 
-from core import launcher, launchform
+from core import launcher
 from core.launcher import slots
 from core.recipes import FieldSpec, list_recipes
 from core.store import queries
+from core.views import launch as launchform
 from pages.lib.common import page_setup, show_error, store
 
 page_setup("Launch")

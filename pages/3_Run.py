@@ -7,8 +7,9 @@ import datetime as dt
 
 import streamlit as st
 
-from core import reports, runview
 from core.store import queries
+from core.views import reports
+from core.views import run as runview
 from pages.lib.charts import bars_figure, curves_figure, heatmap_figure
 from pages.lib.common import page_setup, selected_run, show_error, store
 

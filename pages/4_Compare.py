@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import compare, diagnostics
+from core.evaluation import diagnostics
 from core.store import queries
+from core.views import compare
 from pages.lib.charts import bands_figure, curves_figure, parallel_figure
 from pages.lib.common import page_setup, store
 

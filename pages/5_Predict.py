@@ -7,8 +7,9 @@ import random
 
 import streamlit as st
 
-from core import predict, runview
+from core.recipes.classify import predict
 from core.store import queries
+from core.views import run as runview
 from pages.lib.common import page_setup, store
 
 page_setup("Predict")

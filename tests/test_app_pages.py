@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import runfolder, runstatus
+from core import runfolder
+from core.runfolder import status as runstatus
 
 from .conftest import REPO
 from .fixtures_runs import prepare

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from core import cli, metricfile
+from core import cli
 from core.datasets import DatasetError
 from core.recipes import ConfigError
 from core.recipes.classify import checkpoint as ckpt
@@ -21,6 +21,7 @@ from core.recipes.classify import model as model_module
 from core.recipes.classify import train as train_module
 from core.recipes.classify.model import PretrainedWeightsError
 from core.recipes.runner import ResumeError, RunFailedError, resume_run, run_recipe
+from core.runfolder import metricslog
 from core.store import Store, queries
 
 from .conftest import run_cli
@@ -192,7 +193,7 @@ def stop_after(epoch: int) -> Callable[[str], None]:
 
 def drop_step(run_dir: Path, step: int) -> None:
     """Remove the records of ``step`` from the metrics log: a crash between checkpoint and log."""
-    path = run_dir / metricfile.METRICS_FILE
+    path = run_dir / metricslog.METRICS_FILE
     lines = path.read_bytes().splitlines(keepends=True)
     path.write_bytes(b"".join(line for line in lines if not line.startswith(f"{step}\t".encode())))
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from core import compare, tracking
+from core import tracking
 from core.store import Store
+from core.views import compare
 
 
 def _run(root: Path, config: dict, top1: float | None) -> str:

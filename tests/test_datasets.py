@@ -24,7 +24,7 @@ from core.datasets import (
     registry,
 )
 from core.datasets.image_folder import is_readable_image, make_from_class_name, split_stratified
-from core.paths import REPO_ROOT
+from core.runfolder.paths import REPO_ROOT
 
 BUILTIN = {"synthetic-cars", "imagefolder", "stanford-cars"}
 

@@ -1,4 +1,4 @@
-"""Tests for core.diagnostics on curves that reproduce the patterns of the example logs.
+"""Tests for core.evaluation.diagnostics on curves that reproduce the patterns of the example logs.
 
 The car baseline's numbers are copied from examples/car-classification-log.md (percent there, shares here);
 the 34.84% top-1 of nine runs comes from examples/results-summary.md; the seed groups echo the re-ID log's
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.diagnostics import (
+from core.evaluation.diagnostics import (
     KINDS,
     SEVERITIES,
     Finding,

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from core import launcher, runstatus
+from core import launcher
 from core.launcher import scheduler
+from core.runfolder import status as runstatus
 from core.store import Store, queries
 
 from .conftest import REPO

@@ -40,7 +40,7 @@ def test_pages_import_neither_torch_nor_duckdb(path: Path) -> None:
 def test_the_first_page_and_its_core_imports_load_without_torch() -> None:
     code = (
         "import sys, runpy; sys.argv = ['x'];"
-        "import core.store.queries, core.store, core.tracking, core.metrics.classification;"
+        "import core.store.queries, core.store, core.tracking, core.evaluation.classification;"
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)

@@ -1,4 +1,4 @@
-"""Oracle and property tests for core.metrics.classification.
+"""Oracle and property tests for core.evaluation.classification.
 
 Each metric is recomputed with a plain Python loop (the oracle) on small batches, hand-made and drawn by
 Hypothesis. Scores are drawn from a few integers so that ties, the usual source of off-by-one ranking
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.metrics.classification import (
+from core.evaluation.classification import (
     confusion_matrix,
     gap_points,
     head_agreement,
@@ -403,6 +403,6 @@ def test_bad_input_raises_value_error_naming_the_argument(call: object, name: st
 
 
 def test_importing_the_metrics_does_not_import_torch() -> None:
-    code = "import sys, core.metrics.classification; print('torch' in sys.modules)"
+    code = "import sys, core.evaluation.classification; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

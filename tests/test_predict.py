@@ -13,8 +13,8 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
-from core import predict
 from core.datasets.synthetic_cars import generate_synthetic_cars
+from core.recipes.classify import predict
 from core.recipes.runner import run_recipe
 
 from .conftest import REPO, run_cli

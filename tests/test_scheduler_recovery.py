@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from core import launcher, runstatus
+from core import launcher
 from core.launcher import queue, scheduler
+from core.runfolder import status as runstatus
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Oracle and property tests for core.stats.
+"""Oracle and property tests for core.evaluation.stats.
 
 The oracles recompute each test from its textbook formula with the standard library (math.comb for the exact
 binomial, math.erfc for chi-square with one degree of freedom, the Welch-Satterthwaite df, and the regularised
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import betainc
 
-from core.stats import EXACT_BELOW, mcnemar, mean_std, welch
+from core.evaluation.stats import EXACT_BELOW, mcnemar, mean_std, welch
 
 FAST = settings(max_examples=80, deadline=None)
 

@@ -19,7 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import metricfile, tracking
+from core import tracking
+from core.runfolder import metricslog
 from core.store import Store, queries
 
 from .conftest import REPO, run_cli
@@ -110,7 +111,7 @@ def _start_logger(root: Path, name: str, steps: int, pause: float) -> subprocess
 
 
 def _logged_lines(n: int) -> list[bytes]:
-    return [metricfile.encode_records({f"m/{i % 3}": i * 0.25 - 1}, i, 100.0 + i, set()) for i in range(n)]
+    return [metricslog.encode_records({f"m/{i % 3}": i * 0.25 - 1}, i, 100.0 + i, set()) for i in range(n)]
 
 
 @settings(max_examples=150, deadline=None)

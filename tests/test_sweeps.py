@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from core import launcher, runfolder, runstatus, tracking
+from core import launcher, runfolder, tracking
 from core.datasets.synthetic_cars import generate_synthetic_cars
 from core.launcher import queue, sweeps
+from core.runfolder import status as runstatus
 
 
 def test_seeds_replace_the_seed_and_keep_the_rest() -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core import metricfile, runfolder, tracking
+from core import runfolder, tracking
+from core.runfolder import metricslog
 
 
 def test_start_creates_a_run_folder_named_by_a_sortable_id(runs_root: Path) -> None:
@@ -25,10 +26,10 @@ def test_start_creates_a_run_folder_named_by_a_sortable_id(runs_root: Path) -> N
 
 def test_a_failing_log_call_writes_nothing(runs_root: Path) -> None:
     run = tracking.start()
-    with pytest.raises(metricfile.MetricError, match="val/bad"):
+    with pytest.raises(metricslog.MetricError, match="val/bad"):
         run.log({"val/good": 1.0, "val/bad": "x"}, step=1)
     assert (run.dir / "metrics.log").read_bytes() == b""
-    with pytest.raises(metricfile.MetricError, match="whole number"):
+    with pytest.raises(metricslog.MetricError, match="whole number"):
         run.log({"a": 1.0}, step=1.5)
     run.finish()
 
@@ -39,7 +40,7 @@ def test_default_steps_count_up_from_the_last_step(runs_root: Path) -> None:
     run.log({"a": 2.0})
     run.finish()
     lines = (run.dir / "metrics.log").read_bytes().splitlines()
-    assert [metricfile.parse_line(line)[0] for line in lines] == [5, 6]
+    assert [metricslog.parse_line(line)[0] for line in lines] == [5, 6]
 
 
 def test_context_manager_marks_the_run_failed_with_the_error(runs_root: Path) -> None:
@@ -78,9 +79,9 @@ def test_attach_ends_a_partial_line_left_by_a_killed_writer(runs_root: Path) -> 
     again = tracking.attach(run.id)
     again.log({"a": 3.0})  # continues after step 1, on a new line
     again.finish()
-    chunk = metricfile.validate_chunk((run.dir / "metrics.log").read_bytes())
+    chunk = metricslog.validate_chunk((run.dir / "metrics.log").read_bytes())
     assert (chunk.n_valid, chunk.n_invalid) == (2, 1)
-    assert [metricfile.parse_line(x)[:3] for x in chunk.valid.splitlines()] == [(1, "a", 1.0), (2, "a", 3.0)]
+    assert [metricslog.parse_line(x)[:3] for x in chunk.valid.splitlines()] == [(1, "a", 1.0), (2, "a", 3.0)]
 
 
 def test_sync_puts_records_on_disk_and_finish_closes(runs_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:

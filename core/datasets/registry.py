@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.paths import REPO_ROOT
+from core.runfolder.paths import REPO_ROOT
 
 SPLITS = ("train", "val", "test")
 

@@ -17,11 +17,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from core import runfolder, runstatus, tracking
+from core import runfolder, tracking
 from core.launcher import queue
 from core.launcher.procs import group_members
 from core.launcher.scheduler import ensure_scheduler, reconcile
-from core.paths import runs_dir as default_runs_dir
+from core.runfolder import status as runstatus
+from core.runfolder.paths import runs_dir as default_runs_dir
 
 CANCEL_GRACE_S = 10.0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from core.paths import REPO_ROOT
+from core.runfolder.paths import REPO_ROOT
 
 
 def group_members(pgid: int) -> list[int]:

@@ -16,10 +16,11 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from core import runfolder, runstatus
+from core import runfolder
 from core.launcher import queue, slots
 from core.launcher.procs import group_members, process_env
-from core.paths import REPO_ROOT
+from core.runfolder import status as runstatus
+from core.runfolder.paths import REPO_ROOT
 
 LOCK_FILE = "scheduler.lock"
 LOG_FILE = "scheduler.log"

@@ -14,10 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core import runfolder, runstatus
+from core import runfolder
 from core.launcher import queue, slots
 from core.launcher.procs import process_env
-from core.paths import REPO_ROOT
+from core.runfolder import status as runstatus
+from core.runfolder.paths import REPO_ROOT
 from core.tracking import LAUNCHED_RUN_ENV
 
 

@@ -15,8 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from core import metricfile, runfolder, runstatus
+from core import runfolder
 from core.launcher import queue
+from core.runfolder import metricslog
+from core.runfolder import status as runstatus
 
 SWEEPS_DIR = "sweeps"
 
@@ -163,9 +165,9 @@ def _queue_next_trial(root: Path, folder: Path, sweep: dict[str, Any]) -> str:
 
 def best_value(run_dir: Path, metric: str, direction: str) -> float | None:
     """The best value of ``metric`` a run logged (read from its metrics log, not the index)."""
-    with open(run_dir / metricfile.METRICS_FILE, "rb") as f:
-        chunk = metricfile.validate_chunk(f.read())
-    values = [r[2] for r in map(metricfile.parse_line, chunk.valid.splitlines())
+    with open(run_dir / metricslog.METRICS_FILE, "rb") as f:
+        chunk = metricslog.validate_chunk(f.read())
+    values = [r[2] for r in map(metricslog.parse_line, chunk.valid.splitlines())
               if r is not None and r[1] == metric and math.isfinite(r[2])]
     if not values:
         return None

@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from core import runfolder, runstatus, tracking
-from core.paths import runs_dir as resolve_runs_dir
+from core import runfolder, tracking
 from core.recipes.config import from_dict, parse_overrides, to_dict
 from core.recipes.registry import RecipeEntry, RunContext, get_recipe
+from core.runfolder import status as runstatus
+from core.runfolder.paths import runs_dir as resolve_runs_dir
 
 RESUME_CHECKPOINT = "last.pt"  # recipes write checkpoints/last.pt at each epoch end; resume reads it
 Echo = Callable[[str], None]

@@ -18,8 +18,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from core.paths import INDEX_FILE
-from core.paths import runs_dir as default_runs_dir
+from core.runfolder.paths import INDEX_FILE
+from core.runfolder.paths import runs_dir as default_runs_dir
 from core.store import schema
 from core.store.ingest import Ingestor, IngestReport
 

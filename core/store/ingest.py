@@ -22,7 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from core import metricfile, runfolder
+from core import runfolder
+from core.runfolder import metricslog
 
 READ_BLOCK = 64 << 20  # bytes of a metrics log read and checked at once
 BATCH_BYTES = 32 << 20
@@ -68,7 +69,7 @@ def parse_records(valid: bytes) -> pa.Table:
     )
 
 
-def read_metrics_file(path: Path, offset: int = 0, size: int | None = None) -> tuple[metricfile.Chunk, int]:
+def read_metrics_file(path: Path, offset: int = 0, size: int | None = None) -> tuple[metricslog.Chunk, int]:
     """Validate the complete lines of a metrics log from ``offset`` (at most READ_BLOCK bytes).
 
     Args:
@@ -82,10 +83,10 @@ def read_metrics_file(path: Path, offset: int = 0, size: int | None = None) -> t
             f.seek(offset)
             data = f.read(READ_BLOCK if size is None else max(0, min(READ_BLOCK, size - offset)))
     except FileNotFoundError:
-        return metricfile.Chunk(b"", 0, 0, 0), offset
-    chunk = metricfile.validate_chunk(data)
+        return metricslog.Chunk(b"", 0, 0, 0), offset
+    chunk = metricslog.validate_chunk(data)
     if chunk.consumed == 0 and len(data) == READ_BLOCK:  # one line longer than a block: garbage, skip it
-        return metricfile.Chunk(b"", 0, 1, len(data)), offset + len(data)
+        return metricslog.Chunk(b"", 0, 1, len(data)), offset + len(data)
     return chunk, offset + chunk.consumed
 
 
@@ -176,7 +177,7 @@ class Ingestor:
         state.tables_sig = sig
 
     def _read_metrics(self, run_dir: Path, state: _RunState, batch: _Batch, report: IngestReport) -> None:
-        path = run_dir / metricfile.METRICS_FILE
+        path = run_dir / metricslog.METRICS_FILE
         size = path.stat().st_size if path.exists() else 0
         while state.offset < size:
             chunk, state.offset = read_metrics_file(path, state.offset, size)
@@ -291,7 +292,7 @@ class _Batch:
         self.nbytes = 0
         self.n_valid = 0
 
-    def add(self, state: _RunState, run_id: str, chunk: metricfile.Chunk) -> None:
+    def add(self, state: _RunState, run_id: str, chunk: metricslog.Chunk) -> None:
         if chunk.n_valid:
             self.parts.append((state, run_id, chunk.valid, chunk.n_valid))
             self.nbytes += len(chunk.valid)
@@ -311,7 +312,7 @@ class _Batch:
         rows = []
         for state, run_id, valid, _ in self.parts:
             for line in valid.splitlines():
-                parsed = metricfile.parse_line(line)
+                parsed = metricslog.parse_line(line)
                 if parsed is None:  # counted as skipped, not as a record
                     state.records -= 1
                     state.skipped += 1

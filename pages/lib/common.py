@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from core.paths import runs_dir
+from core.runfolder.paths import runs_dir
 from core.store import IndexBusyError, Store
 from pages.lib.auth import require_password
 

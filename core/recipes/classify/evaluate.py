@@ -1,6 +1,6 @@
 """Metrics of a pass and the end-of-run evaluation: test-split metrics and the tables the UI drills into.
 
-Every number comes from the pure functions of core.metrics.classification; this module only names them
+Every number comes from the pure functions of core.evaluation.classification; this module only names them
 (SPEC's ``split/name``) and logs them.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from core.datasets import ClassificationData
-from core.metrics.classification import (
+from core.evaluation.classification import (
     confusion_matrix,
     make_confusion,
     per_make_table,

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from core import metricfile, runfolder
+from core import runfolder
 from core.datasets import ClassificationData, DatasetError, load_dataset
 from core.recipes.classify import checkpoint as ckpt
 from core.recipes.classify.config import ClassifyConfig
@@ -36,6 +36,7 @@ from core.recipes.classify.model import Classifier, build_model, count_parameter
 from core.recipes.classify.optim import LrSchedule, build_optimizer
 from core.recipes.config import ConfigError, to_dict
 from core.recipes.registry import RunContext
+from core.runfolder import metricslog
 from core.tracking import Run
 
 
@@ -311,11 +312,11 @@ def restore(engine: Engine, path: Path, run: Run, data: ClassificationData) -> P
 
 def last_logged_step(run_dir: Path, name: str) -> int:
     """The highest step at which ``name`` was logged in the run's metrics log (0 when never)."""
-    path = run_dir / metricfile.METRICS_FILE
+    path = run_dir / metricslog.METRICS_FILE
     if not path.exists():
         return 0
-    chunk = metricfile.validate_chunk(path.read_bytes())
-    records = (metricfile.parse_line(line) for line in chunk.valid.splitlines())
+    chunk = metricslog.validate_chunk(path.read_bytes())
+    records = (metricslog.parse_line(line) for line in chunk.valid.splitlines())
     return max((r[0] for r in records if r is not None and r[1] == name), default=0)
 
 

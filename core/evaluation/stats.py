@@ -1,0 +1,262 @@
+"""Significance tests for comparing runs, each answered with a sentence a reviewer can quote.
+
+McNemar's test compares two runs on the same test images (paired per-image correctness); Welch's t-test
+compares two groups of seeds on a final metric. Pure functions of arrays; scipy supplies the distributions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+# Below this many discordant images McNemar uses the exact binomial test: the chi-square approximation is
+# poor for small counts (the usual rule of thumb asks for b + c >= 25).
+EXACT_BELOW = 25
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """The outcome of one significance test.
+
+    Attributes:
+        test: "McNemar (exact)", "McNemar (chi-square, continuity corrected)" or "Welch's t-test".
+        statistic: min(b, c) for exact McNemar, the corrected chi-square for the other, t for Welch.
+        p_value: two-sided p-value in [0, 1].
+        effect: A minus B: accuracy difference in points for McNemar, difference of means for Welch.
+        significant: p_value < alpha.
+        sentence: the result in words, with the numbers.
+        df: Welch's degrees of freedom (Welch-Satterthwaite); None for McNemar or when both groups are constant.
+    """
+
+    __test__ = False  # the name starts with "Test"; this tells pytest it is not a test class
+
+    test: str
+    statistic: float
+    p_value: float
+    effect: float
+    significant: bool
+    sentence: str
+    df: float | None = None
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    """Array for x; a torch tensor is detached and copied to the CPU (duck-typed: no torch import)."""
+    if hasattr(x, "detach") and hasattr(x, "cpu"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _correctness(x: Any, name: str) -> np.ndarray:
+    """Validated (N,) bool vector of per-image correctness."""
+    arr = _to_numpy(x)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 1-D sequence with one True/False per test image, got shape {arr.shape}; "
+            "pass e.g. predictions == labels"
+        )
+    if arr.dtype == bool:
+        return arr
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must hold True/False or 1/0 per test image, got dtype {arr.dtype}")
+    bad = np.flatnonzero((arr != 0) & (arr != 1))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"{name} must hold True/False or 1/0 per test image, got {arr[i].item()!r} at index {i}; "
+            "pass per-image correctness (predictions == labels), not predictions or scores"
+        )
+    return arr == 1
+
+
+def _values(x: Any, name: str) -> np.ndarray:
+    """Validated non-empty (N,) float vector of finite numbers."""
+    try:
+        arr = _to_numpy(x).astype(np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must hold numbers (one final metric per seed): {err}") from err
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence of numbers, got shape {arr.shape}")
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"{name} holds {arr[i]} at index {i}; drop diverged seeds first and report them separately "
+            "(core.evaluation.diagnostics.diagnose_runs counts them)"
+        )
+    return arr
+
+
+def _check_alpha(alpha: float) -> None:
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie strictly between 0 and 1 (e.g. 0.05), got {alpha!r}")
+
+
+def _format_p(p: float, alpha: float) -> str:
+    """'p = 0.014' or 'p < 0.001', with enough digits that the rounded value sits on the same side of alpha."""
+    if p < 0.001 and alpha > 0.001:
+        return "p < 0.001"
+    for digits in range(2, 8):
+        text = f"{p:.{digits}g}"
+        if (float(text) < alpha) == (p < alpha):
+            return f"p = {text}"
+    return f"p = {p!r}"
+
+
+def _verdict(significant: bool, alpha: float) -> str:
+    level = f"{alpha * 100:g}%"
+    return f"significant at the {level} level" if significant else f"not significant at the {level} level"
+
+
+def _amount(x: float) -> str:
+    """A magnitude in points: one decimal from 1 up (2.3, 12.5), two significant figures below (0.013)."""
+    return f"{x:.1f}" if abs(x) >= 1 else f"{x:.2g}"
+
+
+def _mcnemar_test(only_a: int, only_b: int) -> tuple[str, str, float, float]:
+    """(test name, short name for the sentence, statistic, p) from the two discordant counts."""
+    from scipy import stats as sps  # here, not at the top: it takes a second, and pages import this module
+
+    discordant = only_a + only_b
+    if discordant < EXACT_BELOW:
+        p = 1.0 if discordant == 0 else float(sps.binomtest(only_a, discordant, 0.5).pvalue)
+        return "McNemar (exact)", "McNemar exact", float(min(only_a, only_b)), p
+    statistic = max(abs(only_a - only_b) - 1, 0) ** 2 / discordant  # correction clipped: b == c gives p = 1
+    return (
+        "McNemar (chi-square, continuity corrected)",
+        "McNemar chi-square",
+        statistic,
+        float(sps.chi2.sf(statistic, 1)),
+    )
+
+
+def mcnemar(
+    correct_a: Sequence[bool] | np.ndarray,
+    correct_b: Sequence[bool] | np.ndarray,
+    *,
+    alpha: float = 0.05,
+    label_a: str = "A",
+    label_b: str = "B",
+    metric: str = "top-1",
+) -> TestResult:
+    """McNemar's test: do two runs differ in accuracy on the same test images?
+
+    Only discordant images count: b = A right and B wrong, c = A wrong and B right. With b + c below
+    :data:`EXACT_BELOW` the exact two-sided binomial test (b out of b + c at 1/2) is used, otherwise the
+    chi-square statistic (|b - c| - 1)^2 / (b + c) with one degree of freedom (the continuity correction
+    is clipped at zero, so b == c gives p = 1).
+
+    Args:
+        correct_a: per-image correctness of run A, True/False or 1/0, in test-image order.
+        correct_b: the same for run B, on the same images in the same order.
+        alpha: significance level.
+        label_a: name of run A in the sentence (e.g. its run id).
+        label_b: name of run B.
+        metric: what correctness measures, for the sentence.
+
+    Returns:
+        A :class:`TestResult`; effect is accuracy(A) - accuracy(B) in percentage points.
+    """
+    a = _correctness(correct_a, "correct_a")
+    b = _correctness(correct_b, "correct_b")
+    if a.size != b.size:
+        raise ValueError(
+            f"correct_a and correct_b must cover the same test images, got {a.size} and {b.size} images; "
+            "evaluate both runs on the same test split, in the same order"
+        )
+    _check_alpha(alpha)
+    only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    test, short, statistic, p = _mcnemar_test(only_a, only_b)
+    p = min(max(p, 0.0), 1.0)
+    effect = 100.0 * (only_a - only_b) / a.size
+    significant = p < alpha
+    if only_a == only_b:
+        head = f"Run {label_a} and run {label_b} have the same {metric} on these {a.size} images"
+        counts = f"{only_a} vs {only_b}"
+    else:
+        (better, n_better), (worse, n_worse) = sorted([(label_a, only_a), (label_b, only_b)], key=lambda pair: -pair[1])
+        head = f"Run {better} is better than run {worse} by {_amount(abs(effect))} points of {metric}"
+        counts = f"{n_better} vs {n_worse}"
+    sentence = f"{head} ({short}, {counts} discordant images, {_format_p(p, alpha)}): {_verdict(significant, alpha)}."
+    return TestResult(test, statistic, p, effect, significant, sentence)
+
+
+def mean_std(values: Sequence[float] | np.ndarray) -> tuple[float, float, int]:
+    """Mean, sample standard deviation (ddof = 1; 0 for a single value) and count.
+
+    Raises:
+        ValueError: values is empty or holds NaN / inf (drop diverged seeds first).
+    """
+    arr = _values(values, "values")
+    if arr.size == 1 or np.all(arr == arr[0]):  # exact 0: np.std of equal floats can be 1e-17, not 0
+        return float(arr.mean()), 0.0, int(arr.size)
+    return float(arr.mean()), float(arr.std(ddof=1)), int(arr.size)
+
+
+def _welch_t(a: np.ndarray, b: np.ndarray, sd_a: float, sd_b: float) -> tuple[float, float, float | None]:
+    """(t, two-sided p, df). A constant group has variance exactly 0: scipy would see 1e-17 and warn."""
+    from scipy import stats as sps  # here, not at the top: it takes a second, and pages import this module
+
+    diff = float(a.mean() - b.mean())
+    if sd_a == 0 and sd_b == 0:
+        return (0.0, 1.0, None) if diff == 0 else (math.copysign(math.inf, diff), 0.0, None)
+    if sd_a == 0 or sd_b == 0:  # Welch-Satterthwaite then reduces to the other group's n - 1
+        sd, n = (sd_b, b.size) if sd_a == 0 else (sd_a, a.size)
+        t = diff / (sd / math.sqrt(n))
+        return t, float(2 * sps.t.sf(abs(t), n - 1)), float(n - 1)
+    res = sps.ttest_ind(a, b, equal_var=False)
+    return float(res.statistic), min(max(float(res.pvalue), 0.0), 1.0), float(res.df)
+
+
+def welch(
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
+    *,
+    alpha: float = 0.05,
+    label_a: str = "A",
+    label_b: str = "B",
+    metric: str = "val/top1",
+    higher_is_better: bool = True,
+) -> TestResult:
+    """Welch's t-test: do two groups of seeds differ in the mean of a final metric?
+
+    Args:
+        a: the metric's final value for each seed of group A (at least 2).
+        b: the same for group B (at least 2).
+        alpha: significance level.
+        label_a: name of group A in the sentence.
+        label_b: name of group B.
+        metric: the metric's name, for the sentence.
+        higher_is_better: False for losses, so that "better" in the sentence means lower.
+
+    Returns:
+        A :class:`TestResult`; effect is mean(A) - mean(B) in the metric's units, df the Welch df.
+    """
+    xa, xb = _values(a, "a"), _values(b, "b")
+    for name, x in (("a", xa), ("b", xb)):
+        if x.size < 2:
+            raise ValueError(
+                f"{name} has {x.size} value; run at least 2 seeds per group to test a difference between groups"
+            )
+    _check_alpha(alpha)
+    mean_a, sd_a, n_a = mean_std(xa)
+    mean_b, sd_b, n_b = mean_std(xb)
+    t, p, df = _welch_t(xa, xb, sd_a, sd_b)
+    effect = mean_a - mean_b
+    significant = p < alpha
+    stats_a, stats_b = f"{mean_a:.4g} ± {sd_a:.2g}", f"{mean_b:.4g} ± {sd_b:.2g}"
+    if effect == 0:
+        head = f"Group {label_a} and group {label_b} have the same mean {metric}"
+    else:
+        a_wins = (effect > 0) == higher_is_better
+        better, worse = (label_a, label_b) if a_wins else (label_b, label_a)
+        head = f"Group {better} is better than group {worse} by {abs(effect):.3g} {metric}"
+    df_text = "" if df is None else f", df = {df:.1f}"
+    sentence = (
+        f"{head} (mean {stats_a} vs {stats_b}, {n_a} vs {n_b} seeds, Welch's t = {t:.2f}{df_text}, "
+        f"{_format_p(p, alpha)}): {_verdict(significant, alpha)}."
+    )
+    return TestResult("Welch's t-test", t, p, effect, significant, sentence, df)
