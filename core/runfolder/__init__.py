@@ -32,4 +32,30 @@ from core.runfolder.layout import (
     write_json_atomic,
 )
 
-__all__ = ["ACTIVE_STATUSES", "ARTIFACTS_DIR", "CHECKPOINTS_DIR", "CONFIG_FILE", "CONSOLE_FILE", "FINAL_STATUSES", "META_FILE", "STATUSES", "STATUS_FILE", "TABLES_DIR", "RunNotFoundError", "is_run_id", "iter_run_dirs", "list_artifacts", "new_run_id", "read_json", "resolve_run_dir", "safe_relative", "sanitize_json", "table_file", "table_name", "tail_text", "update_meta", "utc_now", "write_json_atomic"]
+__all__ = [
+    "ACTIVE_STATUSES",
+    "ARTIFACTS_DIR",
+    "CHECKPOINTS_DIR",
+    "CONFIG_FILE",
+    "CONSOLE_FILE",
+    "FINAL_STATUSES",
+    "META_FILE",
+    "STATUSES",
+    "STATUS_FILE",
+    "TABLES_DIR",
+    "RunNotFoundError",
+    "is_run_id",
+    "iter_run_dirs",
+    "list_artifacts",
+    "new_run_id",
+    "read_json",
+    "resolve_run_dir",
+    "safe_relative",
+    "sanitize_json",
+    "table_file",
+    "table_name",
+    "tail_text",
+    "update_meta",
+    "utc_now",
+    "write_json_atomic",
+]
