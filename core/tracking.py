@@ -255,10 +255,7 @@ class Run:
     @staticmethod
     def _last_step(path: Path) -> int:
         """The highest step in the log (0 when empty), so default steps continue after a resume."""
-        with open(path, "rb") as f:
-            chunk = metricslog.validate_chunk(f.read())
-        records = (metricslog.parse_line(line) for line in chunk.valid.splitlines())
-        return max((r[0] for r in records if r is not None), default=0)
+        return max((r.step for r in metricslog.read_records(path.parent)), default=0)
 
 
 def _to_step(step: object) -> int:

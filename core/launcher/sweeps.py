@@ -165,10 +165,7 @@ def _queue_next_trial(root: Path, folder: Path, sweep: dict[str, Any]) -> str:
 
 def best_value(run_dir: Path, metric: str, direction: str) -> float | None:
     """The best value of ``metric`` a run logged (read from its metrics log, not the index)."""
-    with open(run_dir / metricslog.METRICS_FILE, "rb") as f:
-        chunk = metricslog.validate_chunk(f.read())
-    values = [r[2] for r in map(metricslog.parse_line, chunk.valid.splitlines())
-              if r is not None and r[1] == metric and math.isfinite(r[2])]
+    values = [r.value for r in metricslog.read_records(run_dir, metric) if math.isfinite(r.value)]
     if not values:
         return None
     return max(values) if direction == "maximize" else min(values)

@@ -19,9 +19,12 @@ import sys
 import zlib
 from array import array
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
 
 METRICS_FILE = "metrics.log"
 MAX_NAME_LEN = 200
+READ_BLOCK = 64 << 20  # bytes of a metrics log read and checked at once
 _CHECKSUM_LEN = 8
 _BODY = operator.itemgetter(slice(None, -_CHECKSUM_LEN))
 _TAIL = operator.itemgetter(slice(-_CHECKSUM_LEN, None))
@@ -138,3 +141,48 @@ def parse_line(line: bytes) -> tuple[int, str, float, float] | None:
         return int(fields[0]), fields[1].decode(), float(fields[2]), float(fields[3])
     except ValueError:
         return None
+
+
+class Record(NamedTuple):
+    """One metric record as logged."""
+
+    step: int
+    name: str
+    value: float
+    time: float
+
+
+def read_chunk(path: Path, offset: int = 0, size: int | None = None) -> tuple[Chunk, int]:
+    """Validate the complete lines of a metrics log from ``offset`` (at most READ_BLOCK bytes): the one reader
+    of the file, used by the index's incremental ingestion and by :func:`read_records`.
+
+    Args:
+        size: the file's size if known (then exactly the bytes present are read, not a whole block).
+
+    Returns:
+        The validated chunk and the offset to read from next time.
+    """
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read(READ_BLOCK if size is None else max(0, min(READ_BLOCK, size - offset)))
+    except FileNotFoundError:
+        return Chunk(b"", 0, 0, 0), offset
+    chunk = validate_chunk(data)
+    if chunk.consumed == 0 and len(data) == READ_BLOCK:  # one line longer than a block: garbage, skip it
+        return Chunk(b"", 0, 1, len(data)), offset + len(data)
+    return chunk, offset + chunk.consumed
+
+
+def read_records(run_dir: Path, name: str | None = None) -> list[Record]:
+    """Every valid record of a run folder's metrics log in the order written (only ``name``'s when given);
+    empty when there is no log. For the small reads of a running process (resume, a sweep's objective); the
+    index reads the same file in bulk with :func:`read_chunk` and Arrow."""
+    path, offset, records = Path(run_dir) / METRICS_FILE, 0, []
+    while True:
+        chunk, offset = read_chunk(path, offset)
+        for parsed in map(parse_line, chunk.valid.splitlines()):
+            if parsed is not None and (name is None or parsed[1] == name):
+                records.append(Record(*parsed))
+        if chunk.consumed == 0:
+            return records

@@ -25,7 +25,6 @@ import pyarrow.csv as pa_csv
 from core import runfolder
 from core.runfolder import metricslog
 
-READ_BLOCK = 64 << 20  # bytes of a metrics log read and checked at once
 BATCH_BYTES = 32 << 20
 BATCH_RUNS = 2000
 _RECORD_FILES = (runfolder.META_FILE, runfolder.CONFIG_FILE, runfolder.STATUS_FILE)
@@ -67,27 +66,6 @@ def parse_records(valid: bytes) -> pa.Table:
             strings_can_be_null=False,
         ),
     )
-
-
-def read_metrics_file(path: Path, offset: int = 0, size: int | None = None) -> tuple[metricslog.Chunk, int]:
-    """Validate the complete lines of a metrics log from ``offset`` (at most READ_BLOCK bytes).
-
-    Args:
-        size: the file's size if known (then exactly the bytes present are read, not a whole block).
-
-    Returns:
-        The validated chunk and the offset to read from next time.
-    """
-    try:
-        with open(path, "rb") as f:
-            f.seek(offset)
-            data = f.read(READ_BLOCK if size is None else max(0, min(READ_BLOCK, size - offset)))
-    except FileNotFoundError:
-        return metricslog.Chunk(b"", 0, 0, 0), offset
-    chunk = metricslog.validate_chunk(data)
-    if chunk.consumed == 0 and len(data) == READ_BLOCK:  # one line longer than a block: garbage, skip it
-        return metricslog.Chunk(b"", 0, 1, len(data)), offset + len(data)
-    return chunk, offset + chunk.consumed
 
 
 class Ingestor:
@@ -180,7 +158,7 @@ class Ingestor:
         path = run_dir / metricslog.METRICS_FILE
         size = path.stat().st_size if path.exists() else 0
         while state.offset < size:
-            chunk, state.offset = read_metrics_file(path, state.offset, size)
+            chunk, state.offset = metricslog.read_chunk(path, state.offset, size)
             if chunk.consumed == 0 and chunk.n_invalid == 0:
                 break  # only an unfinished line is left
             batch.add(state, run_dir.name, chunk)

@@ -312,12 +312,7 @@ def restore(engine: Engine, path: Path, run: Run, data: ClassificationData) -> P
 
 def last_logged_step(run_dir: Path, name: str) -> int:
     """The highest step at which ``name`` was logged in the run's metrics log (0 when never)."""
-    path = run_dir / metricslog.METRICS_FILE
-    if not path.exists():
-        return 0
-    chunk = metricslog.validate_chunk(path.read_bytes())
-    records = (metricslog.parse_line(line) for line in chunk.valid.splitlines())
-    return max((r[0] for r in records if r is not None and r[1] == name), default=0)
+    return max((r.step for r in metricslog.read_records(run_dir, name)), default=0)
 
 
 # -- the end ------------------------------------------------------------------------------------------
