@@ -1,0 +1,173 @@
+"""Checks over a set of runs' final metrics: the same result across many configs, and instability across seeds."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from core.evaluation.diagnostics.findings import (
+    DEFAULT_THRESHOLDS,
+    MAIN_METRICS,
+    Finding,
+    Thresholds,
+    by_severity,
+    display_name,
+    format_delta,
+    format_value,
+    short_name,
+)
+
+
+def _config_key(run: str, configs: Mapping[str, Mapping[str, object]] | None) -> str:
+    """Runs with equal configs share a key; without configs every run is its own."""
+    if configs is None or run not in configs:
+        return f"run:{run}"
+    return json.dumps(configs[run], sort_keys=True, default=str)
+
+
+def find_identical_results(
+    final: Mapping[str, Mapping[str, float]],
+    configs: Mapping[str, Mapping[str, object]] | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> list[Finding]:
+    """The same final top-1 (or mAP) in many runs with different configs: predictions ignoring the settings."""
+    findings: list[Finding] = []
+    reported: set[frozenset[str]] = set()
+    for name in MAIN_METRICS:
+        by_value: dict[float, list[str]] = {}
+        for run, metrics in final.items():
+            value = _value(metrics, name)
+            if value is not None and math.isfinite(value):
+                by_value.setdefault(round(value, thresholds.identical_decimals), []).append(run)
+        for value, runs in sorted(by_value.items()):
+            distinct = len({_config_key(r, configs) for r in runs})
+            if distinct < thresholds.identical_min_runs or frozenset(runs) in reported:
+                continue
+            reported.add(frozenset(runs))
+            message = (
+                f"{format_value(name, value, 2)} {display_name(name)} in {len(runs)} runs: the predictions may not "
+                "depend on the settings; check whether one class is predicted for everything"
+            )
+            findings.append(Finding("identical_results", "warning", message, runs=tuple(runs)))
+    return findings
+
+
+def _value(metrics: Mapping[str, float], name: str) -> float | None:
+    """The metric as a float (NaN stays NaN); None when it is missing or not a number."""
+    try:
+        return float(metrics[name])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _diverged(metrics: Mapping[str, float], name: str, diverged_below: float | None) -> bool:
+    """A seed diverged when its main metric or any loss is NaN / inf, or the metric is below diverged_below."""
+    value = _value(metrics, name)
+    if value is not None and (not math.isfinite(value) or (diverged_below is not None and value < diverged_below)):
+        return True
+    losses = (_value(metrics, k) for k in metrics if "loss" in short_name(k))
+    return any(v is not None and not math.isfinite(v) for v in losses)
+
+
+def _spread(
+    group: str, name: str, runs: list[str], values: list[float], means: dict[str, float], t: Thresholds
+) -> Finding | None:
+    """seed_instability when a group's seed std is large next to the gap to the nearest other group."""
+    if len(values) < 2 or len(set(values)) == 1:
+        return None
+    mean, std = float(np.mean(values)), float(np.std(values, ddof=1))
+    others = {g: abs(mean - m) for g, m in means.items() if g != group}
+    varies = f"{display_name(name)} varies by ± {format_delta(name, std)} across {len(values)} seeds of group {group}"
+    if others:
+        nearest = min(others, key=others.get)
+        gap = others[nearest]
+        if std < t.seed_std_ratio * gap:
+            return None
+        ratio = f"{std / gap:.1f}x" if gap > 0 else "larger than"
+        detail = f"{ratio} the {format_delta(name, gap)} gap to group {nearest}: single runs cannot rank these groups"
+    else:
+        if std < t.seed_std_max:
+            return None
+        detail = (
+            f"above {format_delta(name, t.seed_std_max)} (mean {format_value(name, mean)}): "
+            "single runs are not reliable"
+        )
+    message = f"{varies}, {detail}; compare seed means with a significance test (core.evaluation.stats.welch)"
+    return Finding("seed_instability", "warning", message, runs=tuple(runs))
+
+
+def find_seed_instability(
+    final: Mapping[str, Mapping[str, float]],
+    groups: Mapping[str, str | None],
+    *,
+    metric: str | None = None,
+    diverged_below: float | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> list[Finding]:
+    """Seed groups whose spread is large next to the differences between groups, or with diverged seeds.
+
+    Args:
+        final: run id -> final metrics.
+        groups: run id -> group name; a run not listed, or listed with an empty group, is a group of its own.
+        metric: the main metric; default the first of :data:`MAIN_METRICS` that any run has.
+        diverged_below: a seed whose main metric is below this also counts as diverged (the re-ID log's
+            "divergence rate below 0.75 mAP").
+        thresholds: see :class:`Thresholds`.
+    """
+    name = metric or next((m for m in MAIN_METRICS if any(m in f for f in final.values())), None)
+    if name is None:
+        return []
+    members: dict[str, list[str]] = {}
+    for run in final:
+        members.setdefault(groups.get(run) or run, []).append(run)
+    diverged = {r for r in final if _diverged(final[r], name, diverged_below)}
+    healthy = {
+        g: [r for r in rs if r not in diverged and _value(final[r], name) is not None] for g, rs in members.items()
+    }
+    means = {g: float(np.mean([float(final[r][name]) for r in rs])) for g, rs in healthy.items() if rs}
+    findings: list[Finding | None] = []
+    for group, runs in members.items():
+        if len(runs) < 2:
+            continue
+        bad = [r for r in runs if r in diverged]
+        if bad:
+            criterion = "NaN loss or metric" + ("" if diverged_below is None else f", or {name} < {diverged_below:g}")
+            message = (
+                f"{len(bad)} of {len(runs)} seeds of group {group} diverged ({', '.join(bad)}; {criterion}): a "
+                f"divergence rate of {len(bad) / len(runs):.0%} that the group's mean hides; report it alongside"
+            )
+            findings.append(Finding("seed_instability", "warning", message, runs=tuple(bad)))
+        values = [float(final[r][name]) for r in healthy[group]]  # all numbers: _value checked them
+        findings.append(_spread(group, name, healthy[group], values, means, thresholds))
+    return by_severity(findings)
+
+
+def diagnose_runs(
+    final: Mapping[str, Mapping[str, float]],
+    groups: Mapping[str, str | None] | None = None,
+    *,
+    configs: Mapping[str, Mapping[str, object]] | None = None,
+    metric: str | None = None,
+    diverged_below: float | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> list[Finding]:
+    """Every check over several runs' final metrics, most severe first.
+
+    Args:
+        final: run id -> {metric name: final value}, e.g. {"r1": {"test/top1": 0.3484}}.
+        groups: run id -> seed-group name ("" or None: no group); without it seed stability is not checked.
+        configs: run id -> config; runs with equal configs count once towards identical results (without
+            it every run is taken to have its own config).
+        metric: main metric for seed stability (see :func:`find_seed_instability`).
+        diverged_below: see :func:`find_seed_instability`.
+        thresholds: see :class:`Thresholds`.
+    """
+    findings: list[Finding | None] = [*find_identical_results(final, configs, thresholds)]
+    if groups:
+        findings += find_seed_instability(
+            final, groups, metric=metric, diverged_below=diverged_below, thresholds=thresholds
+        )
+    return by_severity(findings)
