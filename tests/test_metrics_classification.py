@@ -19,11 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.evaluation.classification import (
-    confusion_matrix,
     gap_points,
     head_agreement,
     make_accuracy,
-    make_confusion,
     make_head_accuracy,
     make_probabilities,
     per_class_accuracy,
@@ -31,10 +29,10 @@ from core.evaluation.classification import (
     per_model_table,
     predictions_rows,
     summarize_predictions,
-    top_confused_pairs,
     topk_accuracy,
     topk_indices,
 )
+from core.evaluation.confusion import confusion_matrix, make_confusion, top_confused_pairs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FAST = settings(max_examples=60, deadline=None)

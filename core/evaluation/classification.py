@@ -1,4 +1,5 @@
-"""Classification metrics for the ``classify`` recipe: top-k, make-level (hierarchical) accuracy, confusion.
+"""Classification metrics for the ``classify`` recipe: top-k, make-level (hierarchical) accuracy, per-class
+tables (confusion matrices are in :mod:`core.evaluation.confusion`).
 
 Pure functions: arrays in, floats / arrays / JSON-ready rows out. Torch tensors are accepted (detached and
 moved to the CPU on entry) but torch is never imported here, so pages that show numbers stay fast.
@@ -25,76 +26,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-Row = dict[str, Any]
-
-
-def _to_numpy(x: Any) -> np.ndarray:
-    """Array for x; a torch tensor is detached and copied to the CPU (duck-typed: no torch import)."""
-    if hasattr(x, "detach") and hasattr(x, "cpu"):
-        x = x.detach().cpu()
-        if str(x.dtype) == "torch.bfloat16":  # numpy has no bfloat16; mixed precision produces it
-            x = x.float()
-        x = x.numpy()
-    return np.asarray(x)
-
-
-def _scores(x: Any, name: str) -> np.ndarray:
-    """Validated (N, C) float64 score matrix."""
-    arr = _to_numpy(x)
-    if arr.ndim != 2 or arr.shape[1] == 0:
-        raise ValueError(f"{name} must have shape (N, C) with C >= 1 classes, got shape {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"{name} must hold numbers, got dtype {arr.dtype}")
-    return arr.astype(np.float64, copy=False)
-
-
-def _indices(
-    x: Any, name: str, *, length: int | None = None, upper: int | None = None, lower: int | None = 0
-) -> np.ndarray:
-    """Validated (N,) int64 index vector with values in [lower, upper) (a None bound is not checked)."""
-    arr = _to_numpy(x)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must have shape (N,), got shape {arr.shape}")
-    if length is not None and arr.shape[0] != length:
-        raise ValueError(f"{name} must have shape ({length},) to match the other inputs, got {arr.shape}")
-    if arr.dtype.kind == "f" and np.all(np.mod(arr, 1) == 0):  # e.g. labels loaded from a CSV
-        arr = arr.astype(np.int64)
-    if arr.dtype.kind not in "iu":
-        raise ValueError(f"{name} must hold integer indices, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64, copy=False)
-    low_bad = lower is not None and arr.size and arr.min() < lower
-    high_bad = upper is not None and arr.size and arr.max() >= upper
-    if low_bad or high_bad:
-        bounds = f"[{'-inf' if lower is None else lower}, {upper if upper is not None else 'inf'})"
-        raise ValueError(f"{name} must hold indices in {bounds}, got values in [{arr.min()}, {arr.max()}]")
-    return arr
-
-
-def _count(value: Any, name: str, *, minimum: int = 1) -> int:
-    """Validated integer parameter such as k or n."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _make_pairs(
-    pred_classes: Any, labels: Any, class_to_make: Any, n_makes: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """(make of the predicted model, true make), both (N,), after validating the three inputs."""
-    c2m = _indices(class_to_make, "class_to_make", upper=n_makes)
-    pred = _indices(pred_classes, "pred_classes", upper=len(c2m))
-    truth = _indices(labels, "labels", length=len(pred), upper=len(c2m))
-    return c2m[pred], c2m[truth]
-
-
-def _share(hits: np.ndarray) -> float:
-    """Mean of a boolean vector; nan when it is empty."""
-    return float(hits.mean()) if hits.size else math.nan
-
-
-def _name_key(name: str) -> tuple[str, str]:
-    """Sort key for display names: case-insensitive ("smart" sits beside "Scion"), then exact."""
-    return (name.casefold(), name)
+from core.evaluation.arrays import (
+    Row,
+    check_count,
+    check_indices,
+    check_scores,
+    make_pairs,
+    name_key,
+    share_of,
+    to_numpy,
+)
 
 
 def topk_indices(scores: npt.ArrayLike, k: int) -> np.ndarray:
@@ -107,8 +48,8 @@ def topk_indices(scores: npt.ArrayLike, k: int) -> np.ndarray:
     Returns:
         (N, k) int64 array. Ties go to the lower class index; NaN scores rank last.
     """
-    s = _scores(scores, "scores")
-    k = _count(k, "k")
+    s = check_scores(scores, "scores")
+    k = check_count(k, "k")
     if k > s.shape[1]:
         raise ValueError(f"k must be <= the number of classes ({s.shape[1]}), got {k}")
     return np.argsort(-s, axis=1, kind="stable")[:, :k]
@@ -125,9 +66,9 @@ def topk_accuracy(logits_or_probs: npt.ArrayLike, labels: npt.ArrayLike, k: int)
     Returns:
         Share in [0, 1]; nan when N = 0.
     """
-    s = _scores(logits_or_probs, "logits_or_probs")
-    truth = _indices(labels, "labels", length=s.shape[0], upper=s.shape[1])
-    return _share((topk_indices(s, k) == truth[:, None]).any(axis=1))
+    s = check_scores(logits_or_probs, "logits_or_probs")
+    truth = check_indices(labels, "labels", length=s.shape[0], upper=s.shape[1])
+    return share_of((topk_indices(s, k) == truth[:, None]).any(axis=1))
 
 
 def make_accuracy(pred_classes: npt.ArrayLike, labels: npt.ArrayLike, class_to_make: npt.ArrayLike) -> float:
@@ -139,8 +80,8 @@ def make_accuracy(pred_classes: npt.ArrayLike, labels: npt.ArrayLike, class_to_m
     Returns:
         Share in [0, 1]; nan when N = 0.
     """
-    pred_make, true_make = _make_pairs(pred_classes, labels, class_to_make)
-    return _share(pred_make == true_make)
+    pred_make, true_make = make_pairs(pred_classes, labels, class_to_make)
+    return share_of(pred_make == true_make)
 
 
 def make_head_accuracy(make_pred: npt.ArrayLike, labels: npt.ArrayLike, class_to_make: npt.ArrayLike) -> float:
@@ -151,10 +92,10 @@ def make_head_accuracy(make_pred: npt.ArrayLike, labels: npt.ArrayLike, class_to
     Returns:
         Share in [0, 1]; nan when N = 0.
     """
-    c2m = _indices(class_to_make, "class_to_make")
-    truth = _indices(labels, "labels", upper=len(c2m))
-    heads = _indices(make_pred, "make_pred", length=len(truth))
-    return _share(heads == c2m[truth])
+    c2m = check_indices(class_to_make, "class_to_make")
+    truth = check_indices(labels, "labels", upper=len(c2m))
+    heads = check_indices(make_pred, "make_pred", length=len(truth))
+    return share_of(heads == c2m[truth])
 
 
 def head_agreement(pred_classes: npt.ArrayLike, make_pred: npt.ArrayLike, class_to_make: npt.ArrayLike) -> float:
@@ -166,10 +107,10 @@ def head_agreement(pred_classes: npt.ArrayLike, make_pred: npt.ArrayLike, class_
     Returns:
         Share in [0, 1]; nan when N = 0.
     """
-    c2m = _indices(class_to_make, "class_to_make")
-    pred = _indices(pred_classes, "pred_classes", upper=len(c2m))
-    heads = _indices(make_pred, "make_pred", length=len(pred))
-    return _share(c2m[pred] == heads)
+    c2m = check_indices(class_to_make, "class_to_make")
+    pred = check_indices(pred_classes, "pred_classes", upper=len(c2m))
+    heads = check_indices(make_pred, "make_pred", length=len(pred))
+    return share_of(c2m[pred] == heads)
 
 
 def gap_points(make_acc: float, model_acc: float) -> float:
@@ -202,9 +143,9 @@ def make_probabilities(class_probs: npt.ArrayLike, class_to_make: npt.ArrayLike,
     Returns:
         (N, n_makes) float64 array. A NaN probability only spoils its own make.
     """
-    probs = _scores(class_probs, "class_probs")
-    n_makes = _count(n_makes, "n_makes")
-    c2m = _indices(class_to_make, "class_to_make", length=probs.shape[1], upper=n_makes)
+    probs = check_scores(class_probs, "class_probs")
+    n_makes = check_count(n_makes, "n_makes")
+    c2m = check_indices(class_to_make, "class_to_make", length=probs.shape[1], upper=n_makes)
     out = np.zeros((probs.shape[0], n_makes))
     np.add.at(out, (slice(None), c2m), probs)
     return out
@@ -232,10 +173,10 @@ def per_class_accuracy(pred: npt.ArrayLike, labels: npt.ArrayLike, names: Sequen
         images are omitted.
     """
     names = [str(n) for n in names]
-    truth = _indices(labels, "labels", upper=len(names))
-    guess = _indices(pred, "pred", length=len(truth), upper=len(names))
+    truth = check_indices(labels, "labels", upper=len(names))
+    guess = check_indices(pred, "pred", length=len(truth), upper=len(names))
     rows = [{"name": names[i], **hits} for i, hits in _hit_rows(guess, truth, len(names))]
-    return sorted(rows, key=lambda r: _name_key(r["name"]))
+    return sorted(rows, key=lambda r: name_key(r["name"]))
 
 
 def per_make_table(
@@ -250,7 +191,7 @@ def per_make_table(
         Rows ``{make, correct, total, accuracy}`` sorted by make name (case-insensitive); makes with no
         images are omitted.
     """
-    pred_make, true_make = _make_pairs(pred_classes, labels, class_to_make, n_makes=len(makes))
+    pred_make, true_make = make_pairs(pred_classes, labels, class_to_make, n_makes=len(makes))
     rows = per_class_accuracy(pred_make, true_make, makes)
     return [{"make": r.pop("name"), **r} for r in rows]
 
@@ -269,88 +210,12 @@ def per_model_table(
         models with no images are omitted.
     """
     classes = [str(c) for c in classes]
-    c2m = _indices(class_to_make, "class_to_make", length=len(classes), upper=len(makes))
-    truth = _indices(labels, "labels", upper=len(classes))
-    pred = _indices(pred_classes, "pred_classes", length=len(truth), upper=len(classes))
+    c2m = check_indices(class_to_make, "class_to_make", length=len(classes), upper=len(makes))
+    truth = check_indices(labels, "labels", upper=len(classes))
+    pred = check_indices(pred_classes, "pred_classes", length=len(truth), upper=len(classes))
     hit_rows = _hit_rows(pred, truth, len(classes))
     rows = [{"model": classes[i], "make": str(makes[c2m[i]]), **hits} for i, hits in hit_rows]
-    return sorted(rows, key=lambda r: (_name_key(r["make"]), _name_key(r["model"])))
-
-
-def confusion_matrix(pred: npt.ArrayLike, labels: npt.ArrayLike, n: int) -> np.ndarray:
-    """Counts of (truth, prediction) pairs.
-
-    Args:
-        pred: (N,) predicted class indices in [0, n).
-        labels: (N,) true class indices in [0, n).
-        n: number of classes.
-
-    Returns:
-        (n, n) int64 array; rows are the truth, columns the prediction.
-    """
-    n = _count(n, "n")
-    truth = _indices(labels, "labels", upper=n)
-    guess = _indices(pred, "pred", length=len(truth), upper=n)
-    return np.bincount(truth * n + guess, minlength=n * n).reshape(n, n).astype(np.int64)
-
-
-def make_confusion(
-    pred_classes: npt.ArrayLike, labels: npt.ArrayLike, class_to_make: npt.ArrayLike, n_makes: int
-) -> np.ndarray:
-    """Confusion matrix at make level: true make against the make of the predicted model.
-
-    Args:
-        pred_classes: (N,) predicted model class indices.
-        labels: (N,) true model class indices.
-        class_to_make: (C,) make index of each model class.
-        n_makes: number of makes.
-
-    Returns:
-        (n_makes, n_makes) int64 array; rows are the true make. Its trace / N is the make accuracy.
-    """
-    n_makes = _count(n_makes, "n_makes")
-    pred_make, true_make = _make_pairs(pred_classes, labels, class_to_make, n_makes=n_makes)
-    return confusion_matrix(pred_make, true_make, n_makes)
-
-
-def top_confused_pairs(cm: npt.ArrayLike, names: Sequence[str], k: int = 10) -> list[Row]:
-    """The most frequent mistakes in a confusion matrix.
-
-    Args:
-        cm: (n, n) integer counts, rows = truth, columns = prediction (as :func:`confusion_matrix`).
-        names: display name of each class index.
-        k: at most this many pairs (0 gives none).
-
-    Returns:
-        Rows ``{truth, predicted, count, share_of_truth}`` for off-diagonal cells with a count, by
-        descending count (ties: truth index, then prediction index). ``share_of_truth`` is the count
-        over all images of that true class.
-    """
-    counts = _to_numpy(cm)
-    if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.dtype.kind not in "iu":
-        raise ValueError(f"cm must be a square (n, n) integer matrix, got shape {counts.shape}, dtype {counts.dtype}")
-    n = counts.shape[0]
-    if len(names) != n:
-        raise ValueError(f"names must have one entry per row of cm ({n}), got {len(names)}")
-    k = _count(k, "k", minimum=0)
-    off = counts.astype(np.int64)
-    np.fill_diagonal(off, 0)
-    row_totals = counts.sum(axis=1)
-    rows = []
-    for flat in np.argsort(-off, axis=None, kind="stable")[:k]:
-        truth, guess = divmod(int(flat), n)
-        if off[truth, guess] <= 0:
-            break
-        count = int(off[truth, guess])
-        rows.append(
-            {
-                "truth": names[truth],
-                "predicted": names[guess],
-                "count": count,
-                "share_of_truth": count / int(row_totals[truth]),
-            }
-        )
-    return rows
+    return sorted(rows, key=lambda r: (name_key(r["make"]), name_key(r["model"])))
 
 
 def summarize_predictions(
@@ -369,15 +234,15 @@ def summarize_predictions(
         ``top1``, ``top5`` (k clipped to C, so it is 1.0 when C <= 5), ``make_acc``, ``gap`` (points)
         and, with make_logits, ``make_head_acc`` and ``head_agreement``. Values are nan when N = 0.
     """
-    scores = _scores(logits, "logits")
+    scores = check_scores(logits, "logits")
     n, n_classes = scores.shape
-    truth = _indices(labels, "labels", length=n, upper=n_classes)
-    c2m = _indices(class_to_make, "class_to_make", length=n_classes)
+    truth = check_indices(labels, "labels", length=n, upper=n_classes)
+    c2m = check_indices(class_to_make, "class_to_make", length=n_classes)
     top = topk_indices(scores, min(5, n_classes))
     pred = top[:, 0]
     out = {
-        "top1": _share(pred == truth),
-        "top5": _share((top == truth[:, None]).any(axis=1)),
+        "top1": share_of(pred == truth),
+        "top5": share_of((top == truth[:, None]).any(axis=1)),
         "make_acc": make_accuracy(pred, truth, c2m),
     }
     out["gap"] = gap_points(out["make_acc"], out["top1"])
@@ -390,7 +255,7 @@ def summarize_predictions(
 
 def _make_head_predictions(make_logits: Any, n: int, c2m: np.ndarray) -> np.ndarray:
     """(N,) top-1 make of validated (N, M) make-head scores, where M covers every make in class_to_make."""
-    scores = _scores(make_logits, "make_logits")
+    scores = check_scores(make_logits, "make_logits")
     if scores.shape[0] != n or (c2m.size and c2m.max() >= scores.shape[1]):
         raise ValueError(
             f"make_logits must have shape ({n}, M) with M > {c2m.max() if c2m.size else -1} "
@@ -403,10 +268,10 @@ def _optional_labels(labels: Any, n: int, n_classes: int) -> np.ndarray:
     """(N,) labels where -1 means unknown; None entries (or labels=None) and negatives become -1."""
     if labels is None:
         return np.full(n, -1, dtype=np.int64)
-    arr = _to_numpy(labels)
+    arr = to_numpy(labels)
     if arr.dtype == object and arr.ndim == 1:
         arr = np.array([-1 if v is None else v for v in arr.tolist()])
-    truth = _indices(arr, "labels", length=n, upper=n_classes, lower=None)
+    truth = check_indices(arr, "labels", length=n, upper=n_classes, lower=None)
     return np.where(truth < 0, -1, truth)
 
 
@@ -430,14 +295,14 @@ def predictions_rows(
         Rows ``{image, truth, pred, correct, top5}``; ``top5`` holds ``{"class", "prob"}`` for the best
         min(k, C) classes whatever k is. ``truth`` and ``correct`` are None when the truth is unknown.
     """
-    p = _scores(probs, "probs")
+    p = check_scores(probs, "probs")
     n, n_classes = p.shape
     if len(classes) != n_classes:
         raise ValueError(f"classes must have one name per column of probs ({n_classes}), got {len(classes)}")
     if len(paths) != n:
         raise ValueError(f"paths must have one entry per row of probs ({n}), got {len(paths)}")
     truth = _optional_labels(labels, n, n_classes)
-    top = topk_indices(p, min(_count(k, "k"), n_classes))
+    top = topk_indices(p, min(check_count(k, "k"), n_classes))
     rows = []
     for i in range(n):
         known, best = truth[i] >= 0, int(top[i, 0])

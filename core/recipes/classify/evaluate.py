@@ -12,14 +12,12 @@ import torch
 
 from core.datasets import ClassificationData
 from core.evaluation.classification import (
-    confusion_matrix,
-    make_confusion,
     per_make_table,
     per_model_table,
     predictions_rows,
     summarize_predictions,
-    top_confused_pairs,
 )
+from core.evaluation.confusion import confusion_matrix, make_confusion, top_confused_pairs
 from core.recipes.classify.loop import Outputs
 
 TOP_CONFUSED = 20
