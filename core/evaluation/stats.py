@@ -260,3 +260,74 @@ def welch(
         f"{_format_p(p, alpha)}): {_verdict(significant, alpha)}."
     )
     return TestResult("Welch's t-test", t, p, effect, significant, sentence, df)
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``successes / n`` (as a share in [0, 1]).
+
+    Unlike the normal (Wald) interval it stays inside [0, 1] and is not degenerate at 0 or n successes, which
+    matters for small test sets and near-perfect accuracies.
+
+    Raises:
+        ValueError: n < 1, successes outside [0, n], or a confidence outside (0, 1).
+    """
+    from scipy.stats import norm  # here, not at the top (see _mcnemar_test)
+
+    if n < 1 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n and n >= 1, got {successes} of {n}")
+    _check_alpha(1 - confidence)
+    z = float(norm.ppf(0.5 + confidence / 2))
+    share = successes / n
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def holm_adjust(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of several p-values (family-wise error control), in the input order.
+
+    The i-th smallest of m p-values is multiplied by (m - i + 1), running maxima keep the order, capped at 1.
+    """
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * float(p_values[i])))
+        adjusted[i] = running
+    return adjusted
+
+
+def paired_difference_interval(
+    only_a: int, only_b: int, n: int, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """Difference of two paired proportions, accuracy(A) - accuracy(B), with its Wald interval (as shares).
+
+    Args:
+        only_a: images A got right and B wrong; only_b: the reverse; n: images compared.
+
+    Returns:
+        (difference, low, high), the difference being (only_a - only_b) / n.
+    """
+    from scipy.stats import norm
+
+    if n < 1:
+        raise ValueError(f"need at least one paired image, got n = {n}")
+    diff = (only_a - only_b) / n
+    se = math.sqrt(max(only_a + only_b - (only_a - only_b) ** 2 / n, 0.0)) / n
+    z = float(norm.ppf(0.5 + confidence / 2))
+    return diff, diff - z * se, diff + z * se
+
+
+def welch_interval(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """mean(a) - mean(b) with its Welch (unequal variances) confidence interval; both need 2 values or more."""
+    from scipy.stats import t as student
+
+    xa, xb = _values(a, "a"), _values(b, "b")
+    diff = float(xa.mean() - xb.mean())
+    va, vb = xa.var(ddof=1) / xa.size, xb.var(ddof=1) / xb.size
+    if va + vb == 0:
+        return diff, diff, diff
+    df = (va + vb) ** 2 / (va**2 / (xa.size - 1) + vb**2 / (xb.size - 1))
+    half = float(student.ppf(0.5 + confidence / 2, df)) * math.sqrt(va + vb)
+    return diff, diff - half, diff + half
