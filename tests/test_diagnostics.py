@@ -203,8 +203,8 @@ def test_a_val_metric_still_climbing_slowly_is_not_a_stall() -> None:
 def test_a_stalled_map_is_reported_in_map_units() -> None:
     found = diagnose_run({"val/mAP": _curve([0.5, 0.7, 0.86, 0.861, 0.859, 0.86, 0.858, 0.862])})
     assert (
-        "has not improved by more than 0.005" in found[0].message
-        and "best 0.860 at epoch 3, 0.862 at epoch 8" in found[0].message
+        "has not improved by more than 0.5 points" in found[0].message
+        and "best 86.0% at epoch 3, 86.2% at epoch 8" in found[0].message
     )
 
 
@@ -230,7 +230,10 @@ def test_one_class_for_almost_everything_is_degenerate() -> None:
     predictions = [3] * 95 + [0, 1, 2, 4, 5]
     (found,) = diagnose_run({}, predictions=predictions, n_classes=196)
     assert found.kind == "degenerate_predictions"
-    assert "95.0% of 100 predictions are class 3 (only 6 of 196 classes ever predicted)" in found.message
+    assert "95.0% of 100 predictions are one single class (only 6 of 196 classes ever predicted)" in found.message
+    names = [f"model {i}" for i in range(196)]
+    (named,) = diagnose_run({}, predictions=predictions, n_classes=196, class_names=names)
+    assert "predictions are 'model 3'" in named.message and "class 3" not in named.message
 
 
 @pytest.mark.parametrize(
@@ -245,9 +248,19 @@ def test_out_of_range_predictions_are_an_error_that_names_n_classes() -> None:
         find_degenerate_predictions([0, 1, 7], n_classes=5)
 
 
-def test_percentages_are_rejected_with_the_fix() -> None:
-    with pytest.raises(ValueError, match=r"val/top1 holds 41.2 at epoch 1.*divide percentages by 100"):
-        diagnose_run({"val/top1": [(1, 41.2)]})
+def test_percent_and_fraction_curves_give_the_same_findings() -> None:
+    fraction = _car_baseline()
+    percent = {name: [(s, v * 100 if "top1" in name else v) for s, v in pts] for name, pts in fraction.items()}
+    assert diagnose_run(percent) == diagnose_run(fraction) != []
+
+
+def test_percent_and_fraction_sweeps_give_the_same_findings() -> None:
+    configs = {run: {"variant": run} for run in SUMMARY_RUNS}
+    fraction = {run: {"test/top1": 0.3484} for run in SUMMARY_RUNS}
+    percent = {run: {"test/top1": 34.84} for run in SUMMARY_RUNS}
+    (found,) = diagnose_runs(percent, configs=configs)
+    assert diagnose_runs(fraction, configs=configs) == [found]
+    assert found.message.startswith("34.84% test top-1 in 9 runs")
 
 
 SUMMARY_RUNS = [
@@ -275,7 +288,9 @@ def test_reruns_of_one_config_count_once() -> None:
     final = {run: {"val/top1": 0.71} for run in ("r1", "r2", "r3")}
     same = {run: {"lr": 0.001, "seed": 0} for run in final}
     assert find_identical_results(final, configs=same) == []
-    differ = {run: {"lr": 0.001, "seed": i} for i, run in enumerate(final)}
+    seeds = {run: {"lr": 0.001, "seed": i} for i, run in enumerate(final)}
+    assert find_identical_results(final, configs=seeds) == []  # seeds of one config are one experiment
+    differ = {run: {"lr": 0.001 * (i + 1), "seed": 0} for i, run in enumerate(final)}
     assert len(find_identical_results(final, configs=differ)) == 1
 
 
@@ -321,8 +336,9 @@ def test_a_seed_spread_larger_than_the_gap_between_groups_is_unstable() -> None:
     (found,) = diagnose_runs(final, groups)
     assert found.kind == "seed_instability"
     assert found.runs == tuple(f"onecycle-s{i}" for i in range(5))
-    assert "val mAP varies by ± 0.011 across 5 seeds of group onecycle, 1.4x the 0.008 gap to group plateau" in (
-        found.message
+    assert (
+        "val mAP varies by ± 1.1 points across 5 seeds of group onecycle, 1.4x the 0.8 points gap to group plateau"
+        in (found.message)
     )
 
 
@@ -383,3 +399,19 @@ def test_any_finite_run_gives_well_formed_findings(rows: list[tuple[float, ...]]
     for found in findings:
         assert found.kind in KINDS and found.severity in SEVERITIES and found.message
         assert found.epoch is None or 1 <= found.epoch <= len(rows)
+
+
+def test_different_configs_in_one_group_are_not_judged_as_seeds() -> None:
+    final = {"a": {"test/mAP": 40.1}, "b": {"test/mAP": 52.3}, "c": {"test/mAP": 47.0}}  # detection, in percent
+    configs = {"a": {"lr": 0.01}, "b": {"lr": 0.001}, "c": {"lr": 0.0001}}
+    assert diagnose_runs(final, {r: "detector" for r in final}, configs=configs) == []
+
+
+def test_seed_spread_thresholds_hold_in_percent() -> None:
+    narrow = {f"s{i}": {"val/top1": v} for i, v in enumerate((60.0, 61.0, 60.5))}  # 0.5 points std, in percent
+    configs = {run: {"lr": 0.1, "seed": i} for i, run in enumerate(narrow)}
+    assert diagnose_runs(narrow, {run: "g" for run in narrow}, configs=configs) == []
+    wide = {f"s{i}": {"val/top1": v} for i, v in enumerate((60.0, 66.0, 63.0, 58.0))}
+    configs = {run: {"lr": 0.1, "seed": i} for i, run in enumerate(wide)}
+    (found,) = diagnose_runs(wide, {run: "g" for run in wide}, configs=configs)
+    assert "± 3.5 points across 4 seeds of group g" in found.message

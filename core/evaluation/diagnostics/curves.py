@@ -4,7 +4,7 @@ its predictions (one class for almost everything)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +18,7 @@ from core.evaluation.diagnostics.findings import (
     Finding,
     Series,
     Thresholds,
+    as_shares,
     by_severity,
     display_name,
     finite_series,
@@ -56,6 +57,7 @@ def find_divergence(curves: Curves, thresholds: Thresholds = DEFAULT_THRESHOLDS)
 
 def find_overfitting(curves: Curves, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Finding | None:
     """Train accuracy far above val at the last epoch; dated from when the gap passed the threshold for good."""
+    curves = as_shares(curves)
     metric = next((m for m in OVERFIT_METRICS if f"train/{m}" in curves and f"val/{m}" in curves), None)
     if metric is None:
         return None
@@ -133,6 +135,7 @@ def _flat_loss(series: Series, t: Thresholds) -> Finding | None:
 
 def find_stall(curves: Curves, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Finding]:
     """A val metric that stopped improving (info), and a train loss flat from the start (warning)."""
+    curves = as_shares(curves)
     name = next((n for n in STALL_METRICS if n in curves), None)
     stalled = _val_stall(name, finite_series(curves, name), thresholds) if name else None
     return [f for f in (stalled, _flat_loss(finite_series(curves, "train/loss"), thresholds)) if f is not None]
@@ -140,6 +143,7 @@ def find_stall(curves: Curves, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> l
 
 def find_heads_disagree(curves: Curves, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Finding | None:
     """Val head agreement (make of the predicted model vs the make head) below the threshold at the end."""
+    curves = as_shares(curves)
     series = finite_series(curves, "val/head_agreement")
     if not series or series[-1][1] >= thresholds.head_agreement_min:
         return None
@@ -157,6 +161,8 @@ def find_degenerate_predictions(
     predictions: Sequence[int] | npt.NDArray[np.integer],
     n_classes: int | None = None,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    *,
+    class_names: Sequence[str] | None = None,
 ) -> Finding | None:
     """One class predicted for almost every image.
 
@@ -164,6 +170,7 @@ def find_degenerate_predictions(
         predictions: predicted class index per image.
         n_classes: number of classes, if known: checks the indices and names how many classes went unused.
         thresholds: see :class:`Thresholds`.
+        class_names: display name of each class index, for the message (never an index).
     """
     preds = np.asarray(predictions)
     if preds.ndim != 1 or (preds.size and preds.dtype.kind not in "iu"):
@@ -180,10 +187,15 @@ def find_degenerate_predictions(
         return None
     used = f"{np.count_nonzero(counts)}" + ("" if n_classes is None else f" of {n_classes}")
     message = (
-        f"{share:.1%} of {preds.size} predictions are class {top} (only {used} classes ever predicted): the model "
+        f"{share:.1%} of {preds.size} predictions are {_class_label(top, class_names)} (only {used} classes ever "
+        "predicted): the model "
         "predicts one class for almost everything; check the class balance, the loss and the learning rate"
     )
     return Finding("degenerate_predictions", "warning", message)
+
+
+def _class_label(index: int, names: Sequence[str] | None) -> str:
+    return repr(str(names[index])) if names is not None and index < len(names) else "one single class"
 
 
 def diagnose_run(
@@ -192,6 +204,8 @@ def diagnose_run(
     n_classes: int | None = None,
     *,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    class_names: Sequence[str] | None = None,
+    declared: Mapping[str, Mapping[str, object]] | None = None,
 ) -> list[Finding]:
     """Every check on one run, most severe first; an empty list when nothing is wrong.
 
@@ -202,7 +216,10 @@ def diagnose_run(
         predictions: predicted class per test (or val) image, for the degenerate-predictions check.
         n_classes: number of classes, if known.
         thresholds: see :class:`Thresholds`.
+        class_names: display name of each class, for the degenerate-predictions message.
+        declared: metric definitions the run declared (name -> {"goal", "scale"}), see core.evaluation.semantics.
     """
+    curves = as_shares(curves, declared)
     divergence = find_divergence(curves, thresholds)
     findings = [
         divergence,
@@ -212,5 +229,5 @@ def diagnose_run(
         *(find_stall(curves, thresholds) if divergence is None else []),
     ]
     if predictions is not None:
-        findings.append(find_degenerate_predictions(predictions, n_classes, thresholds))
+        findings.append(find_degenerate_predictions(predictions, n_classes, thresholds, class_names=class_names))
     return by_severity(findings)

@@ -2,8 +2,10 @@
 values are written in a finding's sentence.
 
 Pure functions of plain data. ``curves`` maps a metric name (``split/name``) to ``[(step, value)]`` in step
-order, as ``python -m core show RUN --json`` gives them; steps are epochs. Accuracies, mAP and agreement are
-shares in [0, 1]. Every threshold is a field of :class:`Thresholds`, where its default is explained.
+order, as ``python -m core show RUN --json`` gives them; steps are epochs. Accuracies, mAP and agreement may be
+logged as fractions or in percent (core.evaluation.semantics tells which); the checks read them as shares in
+[0, 1] and write them in their sentences as percentages, so both give the same findings. Every threshold is a
+field of :class:`Thresholds`, where its default is explained (as a share: 0.02 is 2 points on either scale).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import math
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from core.evaluation.semantics import infer_scale, resolve
 
 Curves = Mapping[str, Sequence[tuple[int, float]]]
 Series = list[tuple[int, float]]
@@ -28,7 +32,6 @@ METRIC_NAMES = {
     "head_agreement": "head agreement", "rank1": "rank-1", "rank5": "rank-5", "mAP": "mAP",
     "mAP_identity": "identity-balanced mAP",
 }  # fmt: skip
-NOT_PERCENT = {"mAP", "mAP_identity"}  # shown as 0.871, as the re-ID logs write them; the others as 87.1%
 OVERFIT_METRICS = ("top1", "mAP", "rank1")  # train/X vs val/X, the first pair a run has
 STALL_METRICS = ("val/top1", "val/mAP", "val/mAP_identity", "val/rank1")  # the first one a run has
 MAIN_METRICS = ("test/top1", "val/top1", "test/mAP", "val/mAP")  # identical results: each; seeds: the first
@@ -118,30 +121,36 @@ def display_name(name: str) -> str:
 
 
 def format_value(name: str, value: float, digits: int = 1) -> str:
-    """A share as '41.2%' (accuracies) or '0.871' (mAP); other values with three significant figures."""
-    short = short_name(name)
-    if short in NOT_PERCENT:
-        return f"{value:.{digits + 2}f}"
-    return f"{value * 100:.{digits}f}%" if short in METRIC_NAMES else f"{value:.3g}"
+    """A share as '41.2%' (accuracies, mAP, agreement); other values with three significant figures."""
+    return f"{value * 100:.{digits}f}%" if infer_scale(name) != "unbounded" else f"{value:.3g}"
 
 
 def format_delta(name: str, delta: float) -> str:
-    """A difference of shares: '0.5 points' (accuracies) or '0.005' (mAP)."""
-    return f"{delta:.3f}" if short_name(name) in NOT_PERCENT else f"{delta * 100:.1f} points"
+    """A difference of shares: '0.5 points'; of other values: '0.005'."""
+    return f"{delta * 100:.1f} points" if infer_scale(name) != "unbounded" else f"{delta:.3g}"
+
+
+def share_units(
+    values: Mapping[str, Sequence[float]], declared: Mapping[str, Mapping[str, object]] | None = None
+) -> dict[str, float]:
+    """Name -> 100 for a share logged in percent, 1 otherwise. The scale is read over every split of a metric
+    (train/top1, val/top1 and test/top1 together), so a poor val top-1 of 0.8% is not taken for a fraction."""
+    family: dict[str, list[float]] = {}
+    for name, vals in values.items():
+        family.setdefault(short_name(name), []).extend(v for v in vals if math.isfinite(v))
+    declared = declared or {}
+    return {name: resolve(name, family[short_name(name)], declared.get(name)).unit for name in values}
+
+
+def as_shares(curves: Curves, declared: Mapping[str, Mapping[str, object]] | None = None) -> dict[str, Series]:
+    """The curves with every share metric as a fraction, whatever scale it was logged in (idempotent)."""
+    units = share_units({n: [float(v) for _, v in pts] for n, pts in curves.items()}, declared)
+    return {n: [(int(s), float(v) / units[n]) for s, v in pts] for n, pts in curves.items()}
 
 
 def finite_series(curves: Curves, name: str) -> Series:
-    """The finite points of one curve as (int step, float value); shares are checked to lie in [0, 1]."""
-    points = [(int(step), float(value)) for step, value in curves.get(name, ())]
-    finite = [(s, v) for s, v in points if math.isfinite(v)]
-    if short_name(name) in METRIC_NAMES:
-        for step, value in finite:
-            if not -1e-9 <= value <= 1 + 1e-9:
-                raise ValueError(
-                    f"{name} holds {value:g} at epoch {step}, but diagnostics expect shares in [0, 1]; "
-                    "divide percentages by 100 before logging or importing them"
-                )
-    return finite
+    """The finite points of one curve as (int step, float value) (of curves already put through as_shares)."""
+    return [(int(s), float(v)) for s, v in curves.get(name, ()) if math.isfinite(v)]
 
 
 def value_at(series: Series, step: int) -> float | None:

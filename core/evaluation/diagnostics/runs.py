@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -17,15 +17,33 @@ from core.evaluation.diagnostics.findings import (
     display_name,
     format_delta,
     format_value,
+    share_units,
     short_name,
 )
+from core.evaluation.seeds import experiment_key, group_runs
 
 
 def _config_key(run: str, configs: Mapping[str, Mapping[str, object]] | None) -> str:
-    """Runs with equal configs share a key; without configs every run is its own."""
-    if configs is None or run not in configs:
-        return f"run:{run}"
-    return json.dumps(configs[run], sort_keys=True, default=str)
+    """Runs with equal configs (the seed aside) share a key; without a config every run is its own."""
+    key = experiment_key(configs.get(run) or {}) if configs is not None else None
+    return f"run:{run}" if key is None else key
+
+
+def as_shares(
+    final: Mapping[str, Mapping[str, float]], declared: Mapping[str, Mapping[str, object]] | None = None
+) -> dict[str, dict[str, float]]:
+    """Final metrics with every share metric as a fraction, whether it was logged in percent or not (idempotent;
+    the scale of a metric is read over all runs together)."""
+    values: dict[str, list[float]] = {}
+    for metrics in final.values():
+        for name in metrics:
+            if (value := _value(metrics, name)) is not None:
+                values.setdefault(name, []).append(value)
+    units = share_units(values, declared)
+    return {
+        run: {n: v / units[n] for n in metrics if (v := _value(metrics, n)) is not None}
+        for run, metrics in final.items()
+    }
 
 
 def find_identical_results(
@@ -34,6 +52,7 @@ def find_identical_results(
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> list[Finding]:
     """The same final top-1 (or mAP) in many runs with different configs: predictions ignoring the settings."""
+    final = as_shares(final)
     findings: list[Finding] = []
     reported: set[frozenset[str]] = set()
     for name in MAIN_METRICS:
@@ -95,7 +114,7 @@ def _spread(
             f"above {format_delta(name, t.seed_std_max)} (mean {format_value(name, mean)}): "
             "single runs are not reliable"
         )
-    message = f"{varies}, {detail}; compare seed means with a significance test (core.evaluation.stats.welch)"
+    message = f"{varies}, {detail}; compare the seed groups' means with a significance test (Welch's t-test)"
     return Finding("seed_instability", "warning", message, runs=tuple(runs))
 
 
@@ -106,17 +125,24 @@ def find_seed_instability(
     metric: str | None = None,
     diverged_below: float | None = None,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    configs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Finding]:
     """Seed groups whose spread is large next to the differences between groups, or with diverged seeds.
 
     Args:
         final: run id -> final metrics.
         groups: run id -> group name; a run not listed, or listed with an empty group, is a group of its own.
+            With ``configs``, only runs of one config (the seed aside) within a group are seeds of each other
+            (core.evaluation.seeds); without, the caller vouches that each group holds seeds of one config.
         metric: the main metric; default the first of :data:`MAIN_METRICS` that any run has.
         diverged_below: a seed whose main metric is below this also counts as diverged (the re-ID log's
             "divergence rate below 0.75 mAP").
         thresholds: see :class:`Thresholds`.
+        configs: run id -> config.
     """
+    final = as_shares(final)
+    if configs is not None:
+        groups = {run: g.label for g in group_runs(dict(groups), configs) if g.seeds for run in g.runs}
     name = metric or next((m for m in MAIN_METRICS if any(m in f for f in final.values())), None)
     if name is None:
         return []
@@ -159,8 +185,9 @@ def diagnose_runs(
     Args:
         final: run id -> {metric name: final value}, e.g. {"r1": {"test/top1": 0.3484}}.
         groups: run id -> seed-group name ("" or None: no group); without it seed stability is not checked.
-        configs: run id -> config; runs with equal configs count once towards identical results (without
-            it every run is taken to have its own config).
+        configs: run id -> config; runs with equal configs (the seed aside) count once towards identical results
+            and only they are seeds of each other (without configs every run has its own config for identical
+            results, and the groups are taken as seed groups).
         metric: main metric for seed stability (see :func:`find_seed_instability`).
         diverged_below: see :func:`find_seed_instability`.
         thresholds: see :class:`Thresholds`.
@@ -168,6 +195,6 @@ def diagnose_runs(
     findings: list[Finding | None] = [*find_identical_results(final, configs, thresholds)]
     if groups:
         findings += find_seed_instability(
-            final, groups, metric=metric, diverged_below=diverged_below, thresholds=thresholds
+            final, groups, metric=metric, diverged_below=diverged_below, thresholds=thresholds, configs=configs
         )
     return by_severity(findings)
