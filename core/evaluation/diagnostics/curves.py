@@ -38,12 +38,14 @@ def _divergence_in(name: str, points: Sequence[tuple[int, float]], t: Thresholds
         if not math.isfinite(value):
             where = f" after {previous[1]:.3g} at epoch {previous[0]}" if previous else ""
             word = "NaN" if math.isnan(value) else "infinite"
-            return Finding("divergence", "error", f"{name} became {word} at epoch {step}{where}: {advice}", step)
+            return Finding(
+                "divergence", "error", f"{name} became {word} at epoch {step}{where}: {advice}", step, metric=name
+            )
         first = value if first is None else first
         relative = lowest > 0 and value > t.explode_factor * lowest and value > first
         if value > t.explode_abs or relative:
             message = f"{name} exploded to {value:.3g} at epoch {step} (lowest so far {lowest:.3g}): {advice}"
-            return Finding("divergence", "error", message, step)
+            return Finding("divergence", "error", message, step, metric=name)
         lowest, previous = min(lowest, value), (step, value)
     return None
 
@@ -78,7 +80,7 @@ def find_overfitting(curves: Curves, thresholds: Thresholds = DEFAULT_THRESHOLDS
         f"{format_delta(name, thresholds.overfit_gap)} "
         f"(now {format_delta(name, train - val)}); add augmentation or regularisation, or stop earlier"
     )
-    return Finding("overfitting", "warning", message, onset)
+    return Finding("overfitting", "warning", message, onset, metric=name)
 
 
 def find_val_loss_rising(curves: Curves, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Finding | None:
@@ -99,7 +101,7 @@ def find_val_loss_rising(curves: Curves, thresholds: Thresholds = DEFAULT_THRESH
         f"train loss fell from {train_then:.3g} to {train_now:.3g}: overfitting since epoch {min_step}, "
         "whose checkpoint is the one to keep"
     )
-    return Finding("val_loss_rising", "warning", message, min_step)
+    return Finding("val_loss_rising", "warning", message, min_step, metric="val/loss")
 
 
 def _val_stall(name: str, series: Series, t: Thresholds) -> Finding | None:
@@ -116,7 +118,7 @@ def _val_stall(name: str, series: Series, t: Thresholds) -> Finding | None:
         f"{format_value(name, last)} at epoch {last_step}): "
         f"stalled; the epoch-{best_step} checkpoint is as good, so stop earlier or change the learning rate"
     )
-    return Finding("stall", "info", message, best_step)
+    return Finding("stall", "info", message, best_step, metric=name)
 
 
 def _flat_loss(series: Series, t: Thresholds) -> Finding | None:
@@ -130,7 +132,7 @@ def _flat_loss(series: Series, t: Thresholds) -> Finding | None:
         f"epochs (lowest {lowest:.3g}): the model is not learning; check the learning rate, which layers are "
         "frozen, and the labels"
     )
-    return Finding("stall", "warning", message, first_step)
+    return Finding("stall", "warning", message, first_step, metric="train/loss")
 
 
 def find_stall(curves: Curves, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Finding]:
@@ -154,7 +156,7 @@ def find_heads_disagree(curves: Curves, thresholds: Thresholds = DEFAULT_THRESHO
         f"(below {format_value(name, thresholds.head_agreement_min, 0)}): the heads disagree; add the consistency term "
         "or check the class-to-make mapping"
     )
-    return Finding("heads_disagree", "warning", message, step)
+    return Finding("heads_disagree", "warning", message, step, metric="val/head_agreement")
 
 
 def find_degenerate_predictions(

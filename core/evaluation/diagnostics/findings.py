@@ -34,6 +34,9 @@ METRIC_NAMES = {
 }  # fmt: skip
 OVERFIT_METRICS = ("top1", "mAP", "rank1")  # train/X vs val/X, the first pair a run has
 STALL_METRICS = ("val/top1", "val/mAP", "val/mAP_identity", "val/rank1")  # the first one a run has
+CURVE_METRICS = frozenset({
+    *(f"{split}/{m}" for split in ("train", "val") for m in OVERFIT_METRICS), *STALL_METRICS, "val/head_agreement",
+})  # fmt: skip
 MAIN_METRICS = ("test/top1", "val/top1", "test/mAP", "val/mAP")  # identical results: each; seeds: the first
 
 
@@ -47,6 +50,7 @@ class Finding:
         message: one sentence with the numbers and what to do.
         epoch: the epoch the finding dates from (e.g. where overfitting began), if any.
         runs: the run ids involved, for findings over several runs.
+        metric: the metric the finding is about (None for predictions).
     """
 
     kind: str
@@ -54,6 +58,12 @@ class Finding:
     message: str
     epoch: int | None = None
     runs: tuple[str, ...] = ()
+    metric: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready: kind, severity, metric, runs, epoch, message."""
+        return {"kind": self.kind, "severity": self.severity, "metric": self.metric, "runs": list(self.runs),
+                "epoch": self.epoch, "message": self.message}  # fmt: skip
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -151,6 +161,11 @@ def as_shares(curves: Curves, declared: Mapping[str, Mapping[str, object]] | Non
 def finite_series(curves: Curves, name: str) -> Series:
     """The finite points of one curve as (int step, float value) (of curves already put through as_shares)."""
     return [(int(s), float(v)) for s, v in curves.get(name, ()) if math.isfinite(v)]
+
+
+def is_diagnosed(name: str) -> bool:
+    """True for the curves the checks of one run read: every loss, and the accuracies of CURVE_METRICS."""
+    return "loss" in short_name(name) or name in CURVE_METRICS
 
 
 def value_at(series: Series, step: int) -> float | None:

@@ -70,7 +70,7 @@ def find_identical_results(
                 f"{format_value(name, value, 2)} {display_name(name)} in {len(runs)} runs: the predictions may not "
                 "depend on the settings; check whether one class is predicted for everything"
             )
-            findings.append(Finding("identical_results", "warning", message, runs=tuple(runs)))
+            findings.append(Finding("identical_results", "warning", message, runs=tuple(runs), metric=name))
     return findings
 
 
@@ -115,7 +115,7 @@ def _spread(
             "single runs are not reliable"
         )
     message = f"{varies}, {detail}; compare the seed groups' means with a significance test (Welch's t-test)"
-    return Finding("seed_instability", "warning", message, runs=tuple(runs))
+    return Finding("seed_instability", "warning", message, runs=tuple(runs), metric=name)
 
 
 def find_seed_instability(
@@ -165,7 +165,7 @@ def find_seed_instability(
                 f"{len(bad)} of {len(runs)} seeds of group {group} diverged ({', '.join(bad)}; {criterion}): a "
                 f"divergence rate of {len(bad) / len(runs):.0%} that the group's mean hides; report it alongside"
             )
-            findings.append(Finding("seed_instability", "warning", message, runs=tuple(bad)))
+            findings.append(Finding("seed_instability", "warning", message, runs=tuple(bad), metric=name))
         values = [float(final[r][name]) for r in healthy[group]]  # all numbers: _value checked them
         findings.append(_spread(group, name, healthy[group], values, means, thresholds))
     return by_severity(findings)
