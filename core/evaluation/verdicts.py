@@ -72,12 +72,16 @@ class _Tested:
 
 def compare_with_baseline(baseline: Side, others: Sequence[Side], semantics: Semantics) -> list[Verdict]:
     """One verdict per side in ``others`` against ``baseline`` on ``semantics.name``, Holm-corrected together."""
-    tested = [_test(side, baseline, semantics) for side in others]
-    ps = [t.p for t in tested if t is not None]
-    adjusted = iter(stats.holm_adjust(ps))
+    return judge_pairs([(side, baseline, semantics) for side in others])
+
+
+def judge_pairs(pairs: Sequence[tuple[Side, Side, Semantics]]) -> list[Verdict]:
+    """A verdict per (side, baseline, metric) comparison of one view, Holm-corrected over all that have a test."""
+    tested = [_test(side, baseline, sem) for side, baseline, sem in pairs]
+    adjusted = iter(stats.holm_adjust([t.p for t in tested if t is not None]))
     return [
-        _verdict(side, baseline, semantics, t, next(adjusted) if t is not None else None)
-        for side, t in zip(others, tested)
+        _verdict(side, baseline, sem, t, next(adjusted) if t is not None else None)
+        for (side, baseline, sem), t in zip(pairs, tested)
     ]
 
 

@@ -122,6 +122,11 @@ def filter_options(store: Store) -> dict[str, list[str]]:
     }
 
 
+def status_counts(store: Store) -> list[tuple[str, int]]:
+    """How many runs have each status, by status name."""
+    return [(status, int(n)) for status, n in store.rows("SELECT status, count(*) FROM runs GROUP BY status ORDER BY 1")]
+
+
 def find_runs(
     store: Store,
     *,
@@ -232,3 +237,13 @@ def runs_meta(store: Store, run_ids: list[str]) -> pd.DataFrame:
 
 def _params_from(first: int, n: int) -> str:
     return ", ".join(f"${i}" for i in range(first, first + n))
+
+
+def predicted_class_counts(store: Store, run_ids: list[str], table: str = "test/predictions") -> pd.DataFrame:
+    """How often each run predicted each class in a predictions table: columns run_id, pred, n."""
+    if not run_ids:
+        return pd.DataFrame(columns=["run_id", "pred", "n"])
+    sql = (f"SELECT r.id AS run_id, json_extract_string(t.row, '$.pred') AS pred, count(*) AS n "
+           f"FROM table_rows t JOIN runs r ON r.key = t.run_key "
+           f"WHERE t.name = $1 AND r.id IN ({_params_from(2, len(run_ids))}) GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2")
+    return store.frame(sql, [table, *run_ids])

@@ -153,7 +153,11 @@ def find_seed_instability(
     healthy = {
         g: [r for r in rs if r not in diverged and _value(final[r], name) is not None] for g, rs in members.items()
     }
-    means = {g: float(np.mean([float(final[r][name]) for r in rs])) for g, rs in healthy.items() if rs}
+    means = {  # only seed groups: a single run has no mean to rank against
+        g: float(np.mean([float(final[r][name]) for r in rs]))
+        for g, rs in healthy.items()
+        if rs and len(members[g]) > 1
+    }
     findings: list[Finding | None] = []
     for group, runs in members.items():
         if len(runs) < 2:
@@ -179,6 +183,7 @@ def diagnose_runs(
     metric: str | None = None,
     diverged_below: float | None = None,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    declared: Mapping[str, Mapping[str, object]] | None = None,
 ) -> list[Finding]:
     """Every check over several runs' final metrics, most severe first.
 
@@ -191,7 +196,9 @@ def diagnose_runs(
         metric: main metric for seed stability (see :func:`find_seed_instability`).
         diverged_below: see :func:`find_seed_instability`.
         thresholds: see :class:`Thresholds`.
+        declared: metric definitions the runs declared (name -> {"goal", "scale"}), see core.evaluation.semantics.
     """
+    final = as_shares(final, declared)
     findings: list[Finding | None] = [*find_identical_results(final, configs, thresholds)]
     if groups:
         findings += find_seed_instability(
