@@ -88,7 +88,7 @@ def test_unknown_name_lists_the_known_names():
 
 
 def test_duplicate_registration_warns_and_replaces(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry.DATASETS, "_entries", dict(registry.DATASETS._entries))
     first = get_dataset("imagefolder")
     replacement = DatasetEntry("imagefolder", "replacement", True, first.loader)
     with pytest.warns(UserWarning, match="imagefolder"):

@@ -10,10 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from core.datasets import image_folder, stanford_cars, synthetic_cars  # noqa: F401  (registers entries)
 from core.datasets.registry import (
+    DATASETS,
     ClassificationData,
     DatasetEntry,
     DatasetError,
+    DatasetLoader,
     Sample,
+    SplitOptions,
     default_data_dir,
     get_dataset,
     list_datasets,
@@ -26,11 +29,14 @@ if TYPE_CHECKING:
     from core.datasets.image_list import ImageListDataset
 
 __all__ = [
+    "DATASETS",
     "ClassificationData",
     "DatasetEntry",
     "DatasetError",
+    "DatasetLoader",
     "ImageListDataset",
     "Sample",
+    "SplitOptions",
     "default_data_dir",
     "ensure_synthetic_cars",
     "generate_synthetic_cars",

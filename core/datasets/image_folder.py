@@ -22,10 +22,13 @@ from core.datasets.registry import (
     DatasetEntry,
     DatasetError,
     Sample,
+    SplitOptions,
     register_dataset,
 )
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+# PIL format -> file extensions: the images the loaders read and the Predict page accepts.
+IMAGE_FORMATS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",), "BMP": (".bmp",), "WEBP": (".webp",)}
+IMAGE_EXTENSIONS = tuple(ext for extensions in IMAGE_FORMATS.values() for ext in extensions)
 # What PIL raises on a broken file (UnidentifiedImageError and "image file is truncated" are OSErrors).
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
 LAYOUT = (
@@ -279,18 +282,11 @@ def resolve_root(root: str | os.PathLike[str] | None) -> Path:
     return path
 
 
-def load_image_folder(
-    root: str | os.PathLike[str] | None,
-    *,
-    seed: int = 0,
-    val_fraction: float = 0.15,
-    test_fraction: float = 0.15,
-    data_dir: str | None = None,
-) -> ClassificationData:
-    """Read an image-folder dataset (layouts in `LAYOUT`); `data_dir` is unused.
+def load_image_folder(root: str | os.PathLike[str] | None, options: SplitOptions) -> ClassificationData:
+    """Read an image-folder dataset (layouts in `LAYOUT`); `options.data_dir` is unused.
 
     With train/ (val/, test/) folders those are the splits and a missing val/ is carved from train/
-    with `seed`; without split folders each class is split at random into train/val/test.
+    with `options.seed`; without split folders each class is split at random into train/val/test.
     """
     root_path = resolve_root(root)
     split_dirs = _find_split_dirs(root_path) or {"all": root_path}
@@ -303,11 +299,12 @@ def load_image_folder(
     split_paths: dict[str, dict[str, list[str]]] = {
         split: {names[key][0]: paths for key, paths in found.items()} for split, (found, _, _) in scans.items()
     }
+    val, test, seed = options.val_fraction, options.test_fraction, options.seed
     if "all" in split_paths:
-        fractions = {"val": val_fraction, "test": test_fraction} if test_fraction > 0 else {"val": val_fraction}
+        fractions = {"val": val, "test": test} if test > 0 else {"val": val}
         split_paths = split_stratified(split_paths.pop("all"), fractions, seed, root_path)
     elif "val" not in split_paths:
-        carved = split_stratified(split_paths.pop("train"), {"val": val_fraction}, seed, split_dirs["train"])
+        carved = split_stratified(split_paths.pop("train"), {"val": val}, seed, split_dirs["train"])
         split_paths.update(carved)
     ordered = sorted(names.values(), key=lambda pair: (pair[1], pair[0]))
     return assemble_data(

@@ -1,17 +1,17 @@
 """The dataset registry: named loaders that each return a `ClassificationData` (samples, classes, makes).
 
-Modelled on timm's registries: frozen entries filled by explicit `register_dataset` calls, a warning on a
-duplicate name, an error listing the known names on an unknown one. The UI and the CLI list from here.
+Frozen entries in a `core.registry.Registry`, filled by explicit `register_dataset` calls; every loader has
+the one signature `DatasetLoader` (root, `SplitOptions`). The UI and the CLI list from here.
 """
 
 from __future__ import annotations
 
 import os
-import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
+from core.registry import Registry
 from core.runfolder.paths import REPO_ROOT
 
 SPLITS = ("train", "val", "test")
@@ -43,47 +43,48 @@ class ClassificationData:
 
 
 @dataclass(frozen=True)
-class DatasetEntry:
-    """A registered dataset.
+class SplitOptions:
+    """How a loader splits the data and where built-in sets live; checked when built.
 
-    `loader(root, *, seed, val_fraction, test_fraction, data_dir)` returns the `ClassificationData`.
+    Attributes:
+        seed: seeds any random split (the same seed gives the same split).
+        val_fraction: share of each class held out for validation when the data has no val split.
+        test_fraction: share of each class held out for test when the data has no split folders at all.
+        data_dir: where built-in datasets are generated; None: `default_data_dir()`.
     """
+
+    seed: int = 0
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    data_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_fractions(self.val_fraction, self.test_fraction)
+
+
+class DatasetLoader(Protocol):
+    """What a registered loader is: the data under `root` (None for a built-in set's own folder), split by `options`."""
+
+    def __call__(self, root: str | os.PathLike[str] | None, options: SplitOptions) -> ClassificationData: ...
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A registered dataset."""
 
     name: str
     description: str
     needs_root: bool  # False for built-in synthetic sets
-    loader: Callable[..., ClassificationData]
+    loader: DatasetLoader
 
 
-_REGISTRY: dict[str, DatasetEntry] = {}
+DATASETS: Registry[DatasetEntry] = Registry("dataset", DatasetError)
 
 
-def register_dataset(entry: DatasetEntry) -> None:
-    """Add `entry` to the registry; a second entry with the same name replaces the first, with a warning."""
-    if entry.name in _REGISTRY:
-        warnings.warn(
-            f"dataset {entry.name!r} is registered twice; the later registration replaces the earlier",
-            stacklevel=2,
-        )
-    _REGISTRY[entry.name] = entry
-
-
-def list_datasets() -> list[DatasetEntry]:
-    """All registered datasets, sorted by name."""
-    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
-
-
-def get_dataset(name: str) -> DatasetEntry:
-    """The entry registered as `name`.
-
-    Raises:
-        DatasetError: no dataset has that name; the message lists the known names.
-    """
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY)) or "(none registered)"
-        raise DatasetError(f"unknown dataset {name!r}; known datasets: {known}") from None
+# The public functions are the registry's own methods: `get_dataset` raises DatasetError listing the known names.
+register_dataset = DATASETS.register
+list_datasets = DATASETS.entries
+get_dataset = DATASETS.get
 
 
 def load_dataset(
@@ -101,22 +102,19 @@ def load_dataset(
         name: a registered dataset name (see `list_datasets`).
         root: the folder to read; required by datasets with `needs_root`. For a built-in synthetic set it
             is the folder the set lives in (generated there if missing); by default one under `data_dir`.
-        seed: seeds any random split (the same seed gives the same split).
-        val_fraction: share of each class held out for validation when the data has no val split.
-        test_fraction: share of each class held out for test when the data has no split folders at all.
-        data_dir: where built-in datasets are generated; default `default_data_dir()`.
+        seed, val_fraction, test_fraction, data_dir: see `SplitOptions`.
 
     Raises:
         DatasetError: unknown name, missing root, bad fractions, or a missing or malformed dataset.
     """
     entry = get_dataset(name)
-    _check_fractions(val_fraction, test_fraction)
+    options = SplitOptions(seed, val_fraction, test_fraction, data_dir)
     if entry.needs_root and not root:
         raise DatasetError(
             f"dataset {name!r} reads images from disk and needs a folder: pass data_root=PATH. "
             f"Expected: {entry.description}"
         )
-    data = entry.loader(root, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction, data_dir=data_dir)
+    data = entry.loader(root, options)
     data.name = name
     return data
 

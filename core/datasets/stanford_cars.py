@@ -7,7 +7,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
 from core.datasets.image_folder import (
     assemble_data,
@@ -16,7 +15,7 @@ from core.datasets.image_folder import (
     resolve_root,
     split_stratified,
 )
-from core.datasets.registry import ClassificationData, DatasetEntry, DatasetError, register_dataset
+from core.datasets.registry import ClassificationData, DatasetEntry, DatasetError, SplitOptions, register_dataset
 
 LAYOUT = (
     "stanford_cars/devkit/cars_meta.mat, stanford_cars/devkit/cars_train_annos.mat, "
@@ -41,6 +40,8 @@ def _load_mat_field(path: Path, field: str) -> np.ndarray:
     """One variable of a .mat file, as a 1-D array."""
     if not path.is_file():
         raise _error(path, f"{path.name} is missing")
+    import scipy.io  # here, not at the top: it takes a second, and listing datasets must stay cheap
+
     try:
         return np.atleast_1d(scipy.io.loadmat(path, squeeze_me=True)[field])
     except KeyError:
@@ -91,23 +92,16 @@ def _read_split(base: Path, annotations: Path, images: str, classes: list[str]) 
     return by_class, skipped
 
 
-def load_stanford_cars(
-    root: str | os.PathLike[str] | None,
-    *,
-    seed: int = 0,
-    val_fraction: float = 0.15,
-    test_fraction: float = 0.15,
-    data_dir: str | None = None,
-) -> ClassificationData:
+def load_stanford_cars(root: str | os.PathLike[str] | None, options: SplitOptions) -> ClassificationData:
     """Read Stanford Cars from disk (nothing is downloaded); val is carved from the official train split.
 
-    The official test split (cars_test_annos_withlabels.mat) is the test split, so `test_fraction` and
-    `data_dir` are unused. Without that file the data has no test split (a warning says so).
+    The official test split (cars_test_annos_withlabels.mat) is the test split, so `options.test_fraction`
+    and `options.data_dir` are unused. Without that file the data has no test split (a warning says so).
     """
     base = find_base_folder(resolve_root(root))
     classes = read_class_names(base)
     train, skipped = _read_split(base, base / "devkit" / "cars_train_annos.mat", "cars_train", classes)
-    split_paths = split_stratified(train, {"val": val_fraction}, seed, base / "cars_train")
+    split_paths = split_stratified(train, {"val": options.val_fraction}, options.seed, base / "cars_train")
     split_dirs = {"train": base / "cars_train", "val": base / "cars_train", "test": base / "cars_test"}
     test_annotations = base / "cars_test_annos_withlabels.mat"
     if test_annotations.is_file():

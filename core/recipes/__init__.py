@@ -9,6 +9,7 @@ from __future__ import annotations
 from core.recipes import classify  # noqa: F401  (registers the recipe)
 from core.recipes.config import ConfigError, FieldSpec, describe, diff, from_dict, option, parse_overrides, to_dict
 from core.recipes.registry import (
+    RECIPES,
     RecipeEntry,
     RecipeNotFoundError,
     RunContext,
@@ -18,6 +19,7 @@ from core.recipes.registry import (
 )
 
 __all__ = [
+    "RECIPES",
     "ConfigError",
     "FieldSpec",
     "RecipeEntry",

@@ -1,17 +1,18 @@
 """The recipe registry: named training programs, each with its typed config and its train function.
 
-Modelled on timm's registries: frozen entries filled by explicit ``register_recipe`` calls, a warning on a
-duplicate name, an error listing the known names on an unknown one. The CLI, the launcher and the launch
+Frozen entries in a :class:`core.registry.Registry`, filled by explicit ``register_recipe`` calls (a warning on
+a duplicate name, an error listing the known names on an unknown one). The CLI, the launcher and the launch
 form list from here; nothing else keeps a list of recipe names.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from core.registry import Registry
 
 
 class RecipeNotFoundError(ValueError):
@@ -57,33 +58,11 @@ class RecipeEntry:
     prepare: Callable[[Any, bool], Any] = _nothing_to_prepare
 
 
-_REGISTRY: dict[str, RecipeEntry] = {}
+RECIPES: Registry[RecipeEntry] = Registry("recipe", RecipeNotFoundError)
 
 
-def register_recipe(entry: RecipeEntry) -> RecipeEntry:
-    """Add ``entry``; a second entry with the same name replaces the first, with a warning."""
-    if entry.name in _REGISTRY:
-        warnings.warn(
-            f"recipe {entry.name!r} is registered twice; the later registration replaces the earlier",
-            stacklevel=2,
-        )
-    _REGISTRY[entry.name] = entry
-    return entry
-
-
-def list_recipes() -> list[RecipeEntry]:
-    """All registered recipes, sorted by name."""
-    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
-
-
-def get_recipe(name: str) -> RecipeEntry:
-    """The recipe registered as ``name``.
-
-    Raises:
-        RecipeNotFoundError: no recipe has that name; the message lists the known names.
-    """
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY)) or "(none registered)"
-        raise RecipeNotFoundError(f"unknown recipe {name!r}; known recipes: {known}") from None
+# The public functions are the registry's own methods: `get_recipe` raises RecipeNotFoundError listing the
+# known names (and the closest one, for a typo).
+register_recipe = RECIPES.register
+list_recipes = RECIPES.entries
+get_recipe = RECIPES.get

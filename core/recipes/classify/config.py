@@ -8,14 +8,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.datasets import list_datasets
+from core.datasets import DATASETS
+from core.recipes.classify.choices import (
+    AMP_MODES,
+    AUGMENT_PRESETS,
+    BALANCE_MODES,
+    FREEZE_MODES,
+    HEADS,
+    OPTIMIZERS,
+    SCHEDULERS,
+)
 from core.recipes.config import ConfigError, RecipeConfig, option
 
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-
-
-def _dataset_names() -> list[str]:
-    return [entry.name for entry in list_datasets()]
 
 
 @dataclass(frozen=True)
@@ -23,14 +28,14 @@ class ClassifyConfig(RecipeConfig):
     """Settings of a hierarchical (make / model) classification run."""
 
     # -- data ------------------------------------------------------------------------------------
-    dataset: str = option("synthetic-cars", help="registered dataset to train on", choices=_dataset_names)
+    dataset: str = option("synthetic-cars", help="registered dataset to train on", choices=DATASETS.names)
     data_root: str | None = option(None, help="folder of the dataset (none: the built-in set's own folder)")
     image_size: int = option(
         128, help="side of the square training image in pixels (images are resized)", min=16, max=1024
     )
-    augment: str = option("light", help="augmentation preset", choices=("none", "light", "strong"))
+    augment: str = option("light", help="augmentation preset", choices=AUGMENT_PRESETS)
     balance: str = option(
-        "none", help="class balancing: none, weighted loss, or a weighted sampler", choices=("none", "loss", "sampler")
+        "none", help="class balancing: none, weighted loss, or a weighted sampler", choices=BALANCE_MODES
     )
     batch_size: int = option(32, help="images per training step", min=1, max=4096)
     num_workers: int = option(
@@ -44,25 +49,23 @@ class ClassifyConfig(RecipeConfig):
     pretrained: bool | str = option(
         False, help="false, true (download timm weights: needs the network) or a path to a local weights file"
     )
-    heads: str = option("single", help="single (model) or multi (model + make head)", choices=("single", "multi"))
+    heads: str = option("single", help="single (model) or multi (model + make head)", choices=HEADS)
     dropout: float = option(0.0, help="dropout before the head(s)", min=0.0, max=0.95)
     make_loss_weight: float = option(0.5, help="weight of the make-head loss (multi)", min=0.0, max=100.0)
     consistency_weight: float = option(
         0.0, help="weight of the term penalising make head and model head disagreeing (multi)", min=0.0, max=100.0
     )
-    freeze: str = option("none", help="none, or backbone: train the head(s) only", choices=("none", "backbone"))
+    freeze: str = option("none", help="none, or backbone: train the head(s) only", choices=FREEZE_MODES)
     unfreeze_epoch: int = option(
         0, help="with freeze=backbone, train the backbone too after this many epochs (0: never)", min=0, max=100_000
     )
     # -- optimisation ----------------------------------------------------------------------------
     epochs: int = option(30, help="number of passes over the training set", min=1, max=100_000)
-    optimizer: str = option("adamw", help="optimizer", choices=("adamw", "adam", "sgd"))
+    optimizer: str = option("adamw", help="optimizer", choices=OPTIMIZERS)
     lr: float = option(0.002, help="peak learning rate", min=1e-8, max=10.0)
     weight_decay: float = option(0.05, help="weight decay (not applied to biases and norms)", min=0.0, max=10.0)
     momentum: float = option(0.9, help="momentum of sgd (nesterov)", min=0.0, max=0.999)
-    scheduler: str = option(
-        "cosine", help="learning-rate schedule", choices=("cosine", "onecycle", "step", "plateau", "none")
-    )
+    scheduler: str = option("cosine", help="learning-rate schedule", choices=SCHEDULERS)
     warmup_epochs: int = option(1, help="epochs of linear warm-up from lr/100 (not used by onecycle)", min=0, max=1000)
     min_lr_ratio: float = option(0.01, help="cosine ends at lr * this", min=0.0, max=1.0)
     lr_step_epochs: int = option(10, help="step: multiply the lr by lr_gamma every this many epochs", min=1, max=10_000)
@@ -76,7 +79,7 @@ class ClassifyConfig(RecipeConfig):
     amp: str = option(
         "auto",
         help="mixed precision: auto (bf16 on cuda, off on cpu), bf16, fp16 or off",
-        choices=("auto", "bf16", "fp16", "off"),
+        choices=AMP_MODES,
     )
     channels_last: bool = option(True, help="channels-last memory format (faster convolutions)")
     compile: bool = option(False, help="torch.compile the model (slow first epoch, faster after)")

@@ -16,8 +16,8 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from torchvision.transforms import v2
 
 from core.datasets import ImageListDataset, Sample
+from core.recipes.classify.choices import AUGMENT_PRESETS
 
-AUGMENT_PRESETS = ("none", "light", "strong")
 LIGHT_RATIO = (0.85, 1.18)  # crop aspect range of the light preset (torchvision's default 3/4..4/3 distorts shapes)
 
 
@@ -49,8 +49,9 @@ def build_transform(preset: str, image_size: int, data_config: dict, *, train: b
         return v2.Compose([v2.Resize(size, interpolation=interpolation, antialias=True), *tail])
     if preset == "light":
         augment = [  # a narrow aspect range: body proportions are what tells makes apart
-            v2.RandomResizedCrop(size, scale=(0.6, 1.0), ratio=LIGHT_RATIO, interpolation=interpolation,
-                                 antialias=True),
+            v2.RandomResizedCrop(
+                size, scale=(0.6, 1.0), ratio=LIGHT_RATIO, interpolation=interpolation, antialias=True
+            ),
             v2.RandomHorizontalFlip(),
             v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2),
         ]

@@ -13,8 +13,8 @@ import timm.optim
 import torch
 from torch import nn
 
-OPTIMIZERS = ("adamw", "adam", "sgd")
-SCHEDULERS = ("cosine", "onecycle", "step", "plateau", "none")
+from core.recipes.classify.choices import OPTIMIZERS, SCHEDULERS
+
 ONECYCLE_RISE = 0.3  # share of the run onecycle spends rising to the peak
 ONECYCLE_DIV, ONECYCLE_FINAL_DIV = 25.0, 1e4  # as torch's OneCycleLR: start at lr/25, end at lr/25/1e4
 

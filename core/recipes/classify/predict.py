@@ -16,24 +16,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytorch_grad_cam
 import torch
 from PIL import Image, UnidentifiedImageError
-from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM, XGradCAM
 from pytorch_grad_cam.utils.image import show_cam_on_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
 from core import runfolder
+from core.datasets.image_folder import IMAGE_EXTENSIONS, IMAGE_FORMATS
 from core.evaluation.classification import make_probabilities, topk_indices
 from core.recipes.classify.checkpoint import BEST, LAST, CheckpointError, load_checkpoint
+from core.recipes.classify.choices import CAM_METHODS, CHECKPOINTS
 from core.recipes.classify.data import build_transform, model_data_config
 from core.recipes.classify.model import LogitsOnly
 
-METHODS: dict[str, type] = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "eigencam": EigenCAM,
-                            "layercam": LayerCAM, "xgradcam": XGradCAM, "hirescam": HiResCAM}
+METHODS: dict[str, type] = {name: getattr(pytorch_grad_cam, cls) for name, cls in CAM_METHODS.items()}
 MAX_UPLOAD_BYTES = 20 << 20
 MAX_UPLOAD_PIXELS = 40_000_000
-UPLOAD_TYPES = ("png", "jpg", "jpeg", "bmp", "webp")
+UPLOAD_TYPES = tuple(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
 
 
 class PredictError(ValueError):
@@ -71,8 +72,8 @@ def default_device() -> torch.device:
 
 def checkpoint_path(run_dir: Path, which: str = "best") -> Path:
     """The run's best (default) or last checkpoint file."""
-    if which not in ("best", "last"):
-        raise PredictError(f"checkpoint {which!r} must be 'best' or 'last'")
+    if which not in CHECKPOINTS:
+        raise PredictError(f"checkpoint {which!r} must be one of: {', '.join(CHECKPOINTS)}")
     return run_dir / runfolder.CHECKPOINTS_DIR / (BEST if which == "best" else LAST)
 
 
@@ -80,8 +81,10 @@ def load_run_model(run_dir: Path, which: str = "best", device: torch.device | No
     """Load a run's checkpoint for prediction; a missing file or another recipe version is a PredictError."""
     path = checkpoint_path(run_dir, which)
     if not path.is_file():
-        raise PredictError(f"run {run_dir.name} has no {which} checkpoint ({path.name}); pick a finished classify "
-                           "run, or the 'last' checkpoint of a run that stopped early")
+        raise PredictError(
+            f"run {run_dir.name} has no {which} checkpoint ({path.name}); pick a finished classify "
+            "run, or the 'last' checkpoint of a run that stopped early"
+        )
     device = device or default_device()
     try:
         model, meta = load_checkpoint(path, device=device)
@@ -98,12 +101,15 @@ def load_run_model(run_dir: Path, which: str = "best", device: torch.device | No
 def read_upload(data: bytes, name: str = "upload", max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
     """Decode an uploaded image in memory (never written to disk): checks size, type and that it decodes."""
     if len(data) > max_bytes:
-        raise PredictError(f"{name} is {len(data) / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB. "
-                           "Resize or compress it first")
+        raise PredictError(
+            f"{name} is {len(data) / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB. "
+            "Resize or compress it first"
+        )
     try:
         with Image.open(io.BytesIO(data)) as probe:
-            if probe.format is None or probe.format.lower() not in {"png", "jpeg", "bmp", "webp"}:
-                raise PredictError(f"{name} is a {probe.format} file; upload a PNG, JPEG, BMP or WebP image")
+            if probe.format not in IMAGE_FORMATS:
+                formats = ", ".join(IMAGE_FORMATS)
+                raise PredictError(f"{name} is a {probe.format} file; upload an image in one of: {formats}")
             if probe.width * probe.height > MAX_UPLOAD_PIXELS:
                 raise PredictError(f"{name} is {probe.width}x{probe.height} pixels; upload one under 40 megapixels")
             probe.load()
@@ -157,12 +163,25 @@ def _prediction(handle: ModelHandle, out: dict[str, torch.Tensor], k: int) -> Pr
         source = "summed over models"
     top = topk_indices(probs, min(k, probs.shape[1]))[0]
     top_makes = topk_indices(make_probs, min(k, make_probs.shape[1]))[0]
-    return Prediction([(handle.classes[i], float(probs[0, i])) for i in top],
-                      [(handle.makes[i], float(make_probs[0, i])) for i in top_makes], source, int(top[0]))
+    return Prediction(
+        [(handle.classes[i], float(probs[0, i])) for i in top],
+        [(handle.makes[i], float(make_probs[0, i])) for i in top_makes],
+        source,
+        int(top[0]),
+    )
 
 
-def explain(handle: ModelHandle, image: Image.Image, *, method: str = "gradcam", target: str | int = "pred",
-            truth: int | None = None, layer: str | None = None, opacity: float = 0.5, k: int = 5) -> Explanation:
+def explain(
+    handle: ModelHandle,
+    image: Image.Image,
+    *,
+    method: str = "gradcam",
+    target: str | int = "pred",
+    truth: int | None = None,
+    layer: str | None = None,
+    opacity: float = 0.5,
+    k: int = 5,
+) -> Explanation:
     """Predict and overlay a class activation map on the image.
 
     Args:
@@ -231,9 +250,11 @@ def candidate_layers(backbone: nn.Module, x: torch.Tensor) -> list[str]:
     spatial map (B, C, h, h) with h > 1 (inputs are square), or, in a vision transformer, the token
     outputs of each block's first norm. The last of them is :func:`default_layer`."""
     shapes: list[tuple[str, tuple[int, ...]]] = []
-    hooks = [m.register_forward_hook(lambda mod, inp, out, n=n: shapes.append((n, tuple(out.shape))))
-             for n, m in backbone.named_modules()
-             if n and not isinstance(m, nn.Identity) and not isinstance(m, nn.ModuleList)]
+    hooks = [
+        m.register_forward_hook(lambda mod, inp, out, n=n: shapes.append((n, tuple(out.shape))))
+        for n, m in backbone.named_modules()
+        if n and not isinstance(m, nn.Identity) and not isinstance(m, nn.ModuleList)
+    ]
     try:
         with torch.inference_mode():
             backbone(x)
@@ -259,5 +280,5 @@ def fold_tokens(tokens: torch.Tensor) -> torch.Tensor:
     if tokens.dim() != 3:
         return tokens
     side = int(np.sqrt(tokens.shape[1]))
-    grid = tokens[:, tokens.shape[1] - side * side:, :]  # (B, side*side, C): the patch tokens
+    grid = tokens[:, tokens.shape[1] - side * side :, :]  # (B, side*side, C): the patch tokens
     return grid.reshape(tokens.shape[0], side, side, tokens.shape[2]).permute(0, 3, 1, 2)
