@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from core import launcher, runfolder  # noqa: E402
-from core.launcher import scheduler  # noqa: E402
+from core.launcher import service  # noqa: E402
 from core.runfolder import metricslog
 from core.runfolder import status as runstatus
 
@@ -80,7 +80,7 @@ def _wait_status(run_dir: Path, *states: str, timeout: float = 60) -> None:
 
 def _wait_idle(root: Path) -> None:
     deadline = time.monotonic() + 30
-    while scheduler.is_running(root) and time.monotonic() < deadline:
+    while service.is_running(root) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 

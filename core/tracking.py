@@ -24,6 +24,7 @@ from typing import Any
 from core import runfolder
 from core.runfolder import metricslog
 from core.runfolder import status as runstatus
+from core.runfolder.labels import RunLabels
 from core.runfolder.paths import runs_dir as default_runs_dir
 
 SYNC_INTERVAL_S = 1.0
@@ -57,26 +58,33 @@ def start(
         tags, notes, changes, reason: free text the experiment log shows ("Changes", "Reason").
         runs_dir: the folder of run folders; default EXPLORER_RUNS_DIR or runs/.
     """
+    labels = RunLabels(name=name, group=group, changes=changes, reason=reason, tags=tuple(tags))
+    return start_labelled(labels, config, recipe=recipe, notes=notes, runs_dir=runs_dir)
+
+
+def start_labelled(
+    labels: RunLabels,
+    config: dict[str, Any] | None = None,
+    *,
+    recipe: str = "script",
+    notes: str = "",
+    runs_dir: str | os.PathLike[str] | None = None,
+) -> Run:
+    """``start`` with the labels as one value (how the recipe runner passes on what the CLI or a form said)."""
     root = default_runs_dir(runs_dir)
     launched = os.environ.get(LAUNCHED_RUN_ENV)
     if launched and runfolder.is_run_id(launched) and (root / launched).is_dir():
-        return _attach_launched(root / launched, name, group, config)
-    run_dir = create_run_folder(root, name=name, group=group, config=config, recipe=recipe, tags=tags,
-                                notes=notes, changes=changes, reason=reason)
-    return Run(run_dir)
+        return _attach_launched(root / launched, labels, config)
+    return Run(create_run_folder(root, labels, config=config, recipe=recipe, notes=notes))
 
 
 def create_run_folder(
     root: Path,
+    labels: RunLabels,
     *,
-    name: str | None = None,
-    group: str | None = None,
     config: dict[str, Any] | None = None,
     recipe: str = "script",
-    tags: list[str] | tuple[str, ...] | Any = (),
     notes: str = "",
-    changes: str = "",
-    reason: str = "",
 ) -> Path:
     """Make a new run folder with its meta and config records (no status yet); returns its path."""
     run_id = runfolder.new_run_id()
@@ -84,14 +92,14 @@ def create_run_folder(
     run_dir.mkdir()
     meta = {
         "id": run_id,
-        "name": str(name) if name else run_id,
-        "group": str(group) if group else "",
+        "name": str(labels.name) if labels.name else run_id,
+        "group": str(labels.group) if labels.group else "",
         "recipe": recipe,
-        "tags": [str(t) for t in tags],
+        "tags": [str(t) for t in labels.tags],
         "created": runfolder.utc_now(),
         "notes": notes,
-        "changes": changes,
-        "reason": reason,
+        "changes": labels.changes,
+        "reason": labels.reason,
     }
     runfolder.write_json_atomic(run_dir / runfolder.CONFIG_FILE, config or {})
     runfolder.write_json_atomic(run_dir / runfolder.META_FILE, meta)
@@ -103,13 +111,13 @@ def attach(run: str, *, runs_dir: str | os.PathLike[str] | None = None) -> Run:
     return Run(runfolder.resolve_run_dir(default_runs_dir(runs_dir), run), resume=True)
 
 
-def _attach_launched(run_dir: Path, name: str | None, group: str | None, config: dict[str, Any] | None) -> Run:
-    """A script started by the launcher logs into the run folder made for it; its own labels fill gaps."""
+def _attach_launched(run_dir: Path, labels: RunLabels, config: dict[str, Any] | None) -> Run:
+    """A script started by the launcher logs into the run folder made for it; its own name and group fill gaps."""
     meta = runfolder.read_json(run_dir / runfolder.META_FILE, {}) or {}
-    if name and meta.get("name") in (None, "", run_dir.name):
-        meta["name"] = str(name)
-    if group and not meta.get("group"):
-        meta["group"] = str(group)
+    if labels.name and meta.get("name") in (None, "", run_dir.name):
+        meta["name"] = str(labels.name)
+    if labels.group and not meta.get("group"):
+        meta["group"] = str(labels.group)
     runfolder.write_json_atomic(run_dir / runfolder.META_FILE, meta)
     if config and not runfolder.read_json(run_dir / runfolder.CONFIG_FILE):
         runfolder.write_json_atomic(run_dir / runfolder.CONFIG_FILE, config)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from core import cli
+from core.cli.main import main as cli_main
 from core.datasets import DatasetError
 from core.recipes import ConfigError
 from core.recipes.classify import checkpoint as ckpt
@@ -301,7 +301,7 @@ def test_cli_run_prints_progress_and_ends_with_the_run_id(tiny_cars: Path, runs_
     ],
 )
 def test_cli_errors_are_one_line(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(argv) == 1
+    assert cli_main(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and words in err[0], err
 
@@ -310,12 +310,12 @@ def test_cli_data_and_recipes(
     tiny_cars: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("EXPLORER_DATA_DIR", str(tiny_cars.parent))
-    assert cli.main(["data", "synthetic-cars"]) == 0
+    assert cli_main(["data", "synthetic-cars"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == str(tiny_cars)
-    assert cli.main(["recipes"]) == 0
+    assert cli_main(["recipes"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("classify:") and "  backbone=mobilenetv3_small_100" in out and "scheduler=cosine" in out
-    assert cli.main(["recipes", "--json"]) == 0
+    assert cli_main(["recipes", "--json"]) == 0
     (entry,) = json.loads(capsys.readouterr().out)
     assert {f["name"] for f in entry["fields"]} >= {"dataset", "backbone", "pretrained", "heads", "freeze"}
 
@@ -323,7 +323,7 @@ def test_cli_data_and_recipes(
 def test_a_queued_run_trains_in_the_folder_the_launcher_made(tiny_cars: Path, runs_root: Path) -> None:
     from core import launcher, runfolder
 
-    run_id = launcher.launch("classify", tiny(tiny_cars), name="queued", start=False)
+    run_id = launcher.launch("classify", tiny(tiny_cars), labels=launcher.RunLabels(name="queued"), start=False)
     assert run_recipe("classify", [], run_id=run_id, echo=quiet) == run_id
     rec = record(run_id)
     assert_trained(rec)

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from core import launcher
-from core.launcher import scheduler
+from core.launcher import service
 from core.runfolder import status as runstatus
+from core.runfolder.labels import RunLabels
 from core.store import Store, queries
 
 from .conftest import REPO
@@ -64,16 +65,16 @@ def _whereabouts(root: Path, run_id: str) -> str:
     console = root / run_id / "console.log"
     tail = console.read_text(errors="replace")[-2000:] if console.exists() else "(no console.log)"
     markers = [d for d in ("queue", "active") if (root / d / run_id).exists()]
-    log = root / scheduler.LOG_FILE
+    log = root / service.LOG_FILE
     sched = log.read_text(errors="replace")[-1000:] if log.exists() else ""
-    return (f"status {_status(root, run_id)}; markers {markers}; scheduler running {scheduler.is_running(root)}; "
+    return (f"status {_status(root, run_id)}; markers {markers}; scheduler running {service.is_running(root)}; "
             f"console: {tail}; scheduler.log: {sched}")
 
 
 def _kill_scheduler(root: Path) -> None:
-    pid = int((root / scheduler.PID_FILE).read_text())
+    pid = int((root / service.PID_FILE).read_text())
     os.kill(pid, signal.SIGKILL)
-    _wait(lambda: not scheduler.is_running(root), 10, "the scheduler to die")
+    _wait(lambda: not service.is_running(root), 10, "the scheduler to die")
 
 
 def _steps(root: Path, run_id: str, metric: str = "val/top1") -> list[int]:
@@ -97,7 +98,7 @@ def _strays(root: Path) -> list[str]:
 
 def test_a_launch_returns_at_once_and_the_run_succeeds(runs_root: Path) -> None:
     started = time.monotonic()
-    run_id = launcher.launch_command(_script("--epochs", "3", "--pause", "0.05"), name="quick")
+    run_id = launcher.launch_command(_script("--epochs", "3", "--pause", "0.05"), labels=RunLabels(name="quick"))
     assert time.monotonic() - started < 3.0  # it does not wait for the run (loose: CI machines are loaded)
     assert _status(runs_root, run_id)["status"] in ("queued", "starting", "running")
     assert _wait_exit_code(runs_root, run_id, "succeeded") == 0
@@ -123,11 +124,12 @@ def test_a_run_whose_whole_group_was_killed_shows_crashed_within_a_poll(runs_roo
 
 
 def test_runs_survive_a_killed_scheduler_and_queued_runs_still_start(runs_root: Path) -> None:
-    ids = [launcher.launch_command(_script("--epochs", "6", "--pause", "0.15"), name=f"r{i}") for i in range(3)]
+    ids = [launcher.launch_command(_script("--epochs", "6", "--pause", "0.15"), labels=RunLabels(name=f"r{i}"))
+           for i in range(3)]
     _wait(lambda: sum(_status(runs_root, r).get("status") == "running" for r in ids) == 2, what="two running")
     _kill_scheduler(runs_root)
     time.sleep(0.5)
-    scheduler.ensure_scheduler(runs_root)
+    service.ensure_scheduler(runs_root)
     for run_id in ids:
         _wait_status(runs_root, run_id, "succeeded", timeout=60)
         assert _steps(runs_root, run_id) == [1, 2, 3, 4, 5, 6]
@@ -198,16 +200,16 @@ def test_four_concurrent_runs_are_indexed_whole(runs_root: Path, monkeypatch: py
 
 def test_fifty_short_runs_across_scheduler_restarts_leave_no_stray_process(runs_root: Path) -> None:
     ids = [launcher.launch_command(_script("--epochs", "1", "--pause", "0"), start=False) for _ in range(50)]
-    scheduler.ensure_scheduler(runs_root)
+    service.ensure_scheduler(runs_root)
     for _ in range(3):
         time.sleep(1.0)
-        if scheduler.is_running(runs_root):
+        if service.is_running(runs_root):
             _kill_scheduler(runs_root)
-        scheduler.ensure_scheduler(runs_root)
+        service.ensure_scheduler(runs_root)
     for run_id in ids:
         _wait_status(runs_root, run_id, "succeeded", timeout=120)
         assert _steps(runs_root, run_id) == [1]  # ran once: a kill between claim and start only re-queues
-    _wait(lambda: not scheduler.is_running(runs_root), 15, "the scheduler to exit when idle")
+    _wait(lambda: not service.is_running(runs_root), 15, "the scheduler to exit when idle")
     _wait(lambda: not _strays(runs_root), 5, "no stray process")
 
 
@@ -220,7 +222,7 @@ def test_launching_twice_with_one_request_id_queues_once(runs_root: Path) -> Non
 
 
 def test_a_queued_run_can_be_moved_or_removed(runs_root: Path) -> None:
-    a, b, c = (launcher.launch_command(_script(), name=n, start=False) for n in "abc")
+    a, b, c = (launcher.launch_command(_script(), labels=RunLabels(name=n), start=False) for n in "abc")
     launcher.move(c, priority=5)
     assert [(r["id"], r["name"]) for r in launcher.queue_listing()] == [(c, "c"), (a, "a"), (b, "b")]
     assert launcher.cancel(a) == "cancelled"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core import launcher
-from core.launcher import queue, scheduler
+from core.launcher import queue, recovery, scheduler
 from core.runfolder import status as runstatus
 
 
@@ -19,7 +19,7 @@ from core.runfolder import status as runstatus
 def spawned(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     started: list[str] = []
     monkeypatch.setenv("EXPLORER_CPU_SLOTS", "1")
-    monkeypatch.setattr(scheduler, "STARTING_GRACE_S", 0.0)
+    monkeypatch.setattr(recovery, "STARTING_GRACE_S", 0.0)
 
     def spawn(root: Path, run_dir: Path, slot: str) -> None:  # a supervisor that stays alive: this test's group
         started.append(run_dir.name)
@@ -34,7 +34,7 @@ def _queued_run(root: Path) -> str:
 
 
 def _one_pass(root: Path) -> None:
-    scheduler.reconcile(root)
+    recovery.reconcile(root)
     scheduler.start_ready(root)
 
 

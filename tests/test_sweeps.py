@@ -11,6 +11,7 @@ from core import launcher, runfolder, tracking
 from core.datasets.synthetic_cars import generate_synthetic_cars
 from core.launcher import queue, sweeps
 from core.runfolder import status as runstatus
+from core.runfolder.labels import RunLabels
 
 
 def test_seeds_replace_the_seed_and_keep_the_rest() -> None:
@@ -43,7 +44,8 @@ def tiny_data(tmp_path: Path) -> Path:
 
 def test_seeds_of_a_recipe_run_are_queued_as_one_group(runs_root: Path, tiny_data: Path) -> None:
     base = ["dataset=imagefolder", f"data_root={tiny_data}", "epochs=1"]
-    ids = launcher.launch_many("classify", sweeps.seed_overrides(base, 3), group="seeds", start=False)
+    ids = launcher.launch_many("classify", sweeps.seed_overrides(base, 3), labels=RunLabels(group="seeds"),
+                                start=False)
     assert len(ids) == 3
     configs = [json.loads((runs_root / r / "config.json").read_text()) for r in ids]
     assert [c["seed"] for c in configs] == [0, 1, 2] and {c["epochs"] for c in configs} == {1}

@@ -95,3 +95,17 @@ def test_sync_puts_records_on_disk_and_finish_closes(runs_root: Path, monkeypatc
     run.finish()
     run.finish()  # a second finish is harmless
     assert json.loads((run.dir / "status.json").read_text())["status"] == "succeeded"
+
+
+def test_the_keyword_api_and_the_labels_write_the_same_meta(runs_root: Path) -> None:
+    from core.runfolder.labels import RunLabels
+
+    words = tracking.start(name="n", group="g", tags=("a", "b"), changes="c", reason="r", notes="x", recipe="classify")
+    labels = RunLabels(name="n", group="g", changes="c", reason="r", tags=("a", "b"))
+    value = tracking.start_labelled(labels, notes="x", recipe="classify")
+    for run in (words, value):
+        run.finish()
+    metas = [json.loads((run.dir / "meta.json").read_text()) for run in (words, value)]
+    assert [{k: v for k, v in m.items() if k not in ("id", "created")} for m in metas] == [
+        {"name": "n", "group": "g", "recipe": "classify", "tags": ["a", "b"], "notes": "x", "changes": "c",
+         "reason": "r"}] * 2

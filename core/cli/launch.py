@@ -1,13 +1,14 @@
-"""CLI verbs of the launcher: ``launch`` (queue and return at once), ``cancel``, ``queue``."""
+"""CLI verbs of the launcher: ``launch`` (queue and return at once), ``cancel`` and ``queue``."""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 from core import launcher
-from core.cli import verb
-from core.cli.recipes import run_args
-from core.launcher import sweeps
+from core.cli.recipes import labels_from_args, run_args
+from core.cli.verbs import VERBS, Verb, no_arguments
+from core.launcher import service, sweeps
 from core.runfolder.paths import runs_dir
 
 
@@ -23,41 +24,46 @@ def _launch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--direction", choices=("maximize", "minimize"), default="maximize")
 
 
-@verb("launch", "queue a run (or seeds / a sweep) and return at once; prints the run ids, last line last", _launch_args)
 def cmd_launch(args: argparse.Namespace) -> int:
     space = sweeps.parse_space(args.sweep)
     if space and args.sweep_kind == "bayes":
         sweep_id = sweeps.start_bayes(runs_dir(), args.recipe, args.overrides, space, n_trials=args.trials,
                                       objective=args.objective, direction=args.direction, group=args.group)
-        launcher.scheduler.ensure_scheduler(runs_dir())
+        service.ensure_scheduler(runs_dir())
         print(f"Bayesian sweep {sweep_id}: {args.trials} trials, optimising {args.objective} ({args.direction})")
         print(sweep_id)
         return 0
     sets = sweeps.expand(args.overrides, space, args.sweep_kind, args.trials, args.seeds)
-    group = args.group or sweeps.default_group(args.name, args.recipe, len(sets))
-    for run_id in launcher.launch_many(args.recipe, sets, name=args.name, group=group, changes=args.changes,
-                                       reason=args.reason, tags=args.tag, priority=args.priority):
+    labels = labels_from_args(args)
+    labels = replace(labels, group=labels.group or sweeps.default_group(labels.name, args.recipe, len(sets)))
+    for run_id in launcher.launch_many(args.recipe, sets, labels=labels, priority=args.priority):
         print(run_id)
     return 0
 
 
-def _run_arg(p: argparse.ArgumentParser) -> None:
+def _cancel_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="run id (or a unique part of it)")
     p.add_argument("--grace", type=float, default=launcher.CANCEL_GRACE_S, help="seconds between SIGTERM and SIGKILL")
 
 
-@verb("cancel", "cancel a queued or running run (SIGTERM, then SIGKILL after a grace period)", _run_arg)
 def cmd_cancel(args: argparse.Namespace) -> int:
     print(launcher.cancel(args.run, grace_s=args.grace))
     return 0
 
 
-@verb("queue", "the queue: queued runs with their position, running runs with their slot")
 def cmd_queue(args: argparse.Namespace) -> int:
-    rows = launcher.queue_listing()
+    rows = launcher.reconcile_then_queue_listing()
     if not rows:
         print("the queue is empty")
     for row in rows:
         where = f"#{row['position']} (priority {row['priority']})" if row["state"] == "queued" else row["slot"]
         print(f"{row['id']}  {row['state']:<9} {where}  {row['name']}".rstrip())
     return 0
+
+
+VERBS.register(Verb("launch", "queue a run (or seeds / a sweep) and return at once; prints the run ids, last line "
+                    "last", _launch_args, cmd_launch))
+VERBS.register(Verb("cancel", "cancel a queued or running run (SIGTERM, then SIGKILL after a grace period)",
+                    _cancel_args, cmd_cancel))
+VERBS.register(Verb("queue", "the queue: queued runs with their position, running runs with their slot",
+                    no_arguments, cmd_queue))

@@ -6,24 +6,22 @@ import argparse
 from pathlib import Path
 
 from core import runfolder
-from core.cli import verb
+from core.cli.verbs import VERBS, Verb
+from core.recipes.classify.choices import CAM_METHODS, CHECKPOINTS
 from core.runfolder.paths import runs_dir
-
-METHOD_NAMES = ("gradcam", "gradcam++", "eigencam", "layercam", "xgradcam", "hirescam")
 
 
 def _explain_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="a finished classify run (id or a unique part of it)")
     p.add_argument("image", help="an image file")
     p.add_argument("--out", required=True, help="where to write the overlay (PNG)")
-    p.add_argument("--checkpoint", choices=("best", "last"), default="best")
-    p.add_argument("--method", choices=METHOD_NAMES, default="gradcam")
+    p.add_argument("--checkpoint", choices=CHECKPOINTS, default="best")
+    p.add_argument("--method", choices=tuple(CAM_METHODS), default="gradcam")
     p.add_argument("--target", default="pred", help="'pred' (default) or a class name or index to explain")
     p.add_argument("--layer", default=None, help="backbone layer (default: chosen automatically)")
     p.add_argument("--opacity", type=float, default=0.5, help="heat map weight in the overlay, 0..1")
 
 
-@verb("explain", "predict one image with a run's model: top-5 printed, Grad-CAM overlay written", _explain_args)
 def cmd_explain(args: argparse.Namespace) -> int:
     from core.recipes.classify import predict  # torch: only for this verb
 
@@ -52,3 +50,7 @@ def _index(text: str, classes: list[str]) -> int:
     except ValueError:
         raise ValueError(f"--target {text!r} is neither 'pred', a class name nor an index; classes: "
                          f"{', '.join(classes[:10])}{', ...' if len(classes) > 10 else ''}") from None
+
+
+VERBS.register(Verb("explain", "predict one image with a run's model: top-5 printed, Grad-CAM overlay written",
+                    _explain_args, cmd_explain))

@@ -1,4 +1,4 @@
-"""CLI verbs of the recipes: ``run``, ``resume``, ``data`` and ``recipes`` (registered into core.cli's VERBS).
+"""CLI verbs of the recipes: ``run``, ``resume``, ``data`` and ``recipes``.
 
 ``run`` and ``resume`` train in the foreground, print one line per epoch and end with the run id as the
 last line on stdout (also when training fails; the error follows on stderr).
@@ -9,34 +9,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from core.cli import CliError, verb
+from core.cli.verbs import VERBS, CliError, Verb
 from core.recipes import describe, list_recipes
 from core.recipes.runner import RunFailedError, resume_run, run_recipe
+from core.runfolder.labels import RunLabels
 
 
 def _echo(line: str) -> None:
     print(line, flush=True)
-
-
-def _allow_intermixed(parser: argparse.ArgumentParser) -> None:
-    """Let options sit between positionals (``run classify --name x lr=0.1``).
-
-    Plain argparse consumes all positionals at the first one, so ``lr=0.1`` after an option would be
-    rejected; the sub-parser is called through ``parse_known_args``, which is pointed at the intermixed
-    variant here (that variant calls ``parse_known_args`` itself, hence the class method inside).
-    """
-
-    def parse_known_args(args: Any = None, namespace: Any = None) -> tuple[argparse.Namespace, list[str]]:
-        del parser.parse_known_args  # the intermixed parser calls the class's own parse_known_args
-        try:
-            return parser.parse_known_intermixed_args(args, namespace)
-        finally:
-            parser.parse_known_args = parse_known_args  # type: ignore[method-assign]
-
-    parser.parse_known_args = parse_known_args  # type: ignore[method-assign]
 
 
 # -- run / resume ---------------------------------------------------------------------------------------
@@ -49,23 +33,16 @@ def run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--changes", default="", help="what changed against the baseline (the log's 'Changes')")
     p.add_argument("--reason", default="", help="why: the hypothesis (the log's 'Reason')")
     p.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
-    _allow_intermixed(p)
 
 
-@verb("run", "train a recipe in the foreground; the last line printed is the run id", run_args)
+def labels_from_args(args: argparse.Namespace) -> RunLabels:
+    """The labels ``run_args`` reads: --name, --group, --changes, --reason and the --tag list."""
+    return RunLabels(name=args.name, group=args.group, changes=args.changes, reason=args.reason, tags=args.tag)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    return _train_in_foreground(
-        lambda: run_recipe(
-            args.recipe,
-            args.overrides,
-            name=args.name,
-            group=args.group,
-            changes=args.changes,
-            reason=args.reason,
-            tags=args.tag,
-            echo=_echo,
-        )
-    )
+    labels = labels_from_args(args)
+    return _train_in_foreground(lambda: run_recipe(args.recipe, args.overrides, labels=labels, echo=_echo))
 
 
 def _resume_args(p: argparse.ArgumentParser) -> None:
@@ -75,7 +52,6 @@ def _resume_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-@verb("resume", "continue a stopped run at its next epoch; the last line printed is the run id", _resume_args)
 def cmd_resume(args: argparse.Namespace) -> int:
     if args.queue:
         from core import launcher
@@ -85,7 +61,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return _train_in_foreground(lambda: resume_run(args.run, echo=_echo))
 
 
-def _train_in_foreground(start: Any) -> int:
+def _train_in_foreground(start: Callable[[], str]) -> int:
     try:
         run_id = start()
     except RunFailedError as exc:
@@ -104,7 +80,6 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", default=None, help="the dataset folder (needed by datasets read from your disk)")
 
 
-@verb("data", "generate a built-in dataset (or check a dataset folder) and print its folder", _data_args)
 def cmd_data(args: argparse.Namespace) -> int:
     from core.datasets import get_dataset, load_dataset
 
@@ -126,7 +101,6 @@ def _recipes_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the recipes and their config fields as JSON")
 
 
-@verb("recipes", "list the recipes and their config keys with defaults and help", _recipes_args)
 def cmd_recipes(args: argparse.Namespace) -> int:
     entries = list_recipes()
     if args.json:
@@ -165,3 +139,13 @@ def _range(low: float | None, high: float | None) -> str:
 
 def _number(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+VERBS.register(Verb("run", "train a recipe in the foreground; the last line printed is the run id", run_args,
+                    cmd_run))
+VERBS.register(Verb("resume", "continue a stopped run at its next epoch; the last line printed is the run id",
+                    _resume_args, cmd_resume))
+VERBS.register(Verb("data", "generate a built-in dataset (or check a dataset folder) and print its folder",
+                    _data_args, cmd_data))
+VERBS.register(Verb("recipes", "list the recipes and their config keys with defaults and help", _recipes_args,
+                    cmd_recipes))

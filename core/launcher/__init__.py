@@ -1,245 +1,44 @@
 """Launching runs: queue, cancel, resume, reorder and list them. The pages and the CLI call this API.
 
-    run_id = launcher.launch("classify", ["lr=0.001"], name="lr 1e-3", group="lr")
+    run_id = launcher.launch("classify", ["lr=0.001"], labels=RunLabels(name="lr 1e-3", group="lr"))
     launcher.cancel(run_id)
 
-Launching validates the config (and the dataset) first, creates the run folder with status ``queued`` and
-makes sure the scheduler runs; it returns at once. A ``request_id`` makes it idempotent: the same request
-(a double click, a page rerun) returns the runs of the first call instead of launching again.
+The modules by concern: ``control`` (launch, cancel, resume, move), ``listing`` (what the queue holds),
+``queue`` (the queue on disk), ``service`` (starting the scheduler on demand), ``scheduler`` (its loop),
+``recovery`` (settling runs whose processes died), ``supervisor`` and ``child`` (a run's processes),
+``slots`` (where runs may run), ``sweeps`` (seeds, grids, Bayesian search).
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
-
-from core import runfolder, tracking
-from core.launcher import queue
+from core.launcher.control import (
+    CANCEL_GRACE_S,
+    LaunchError,
+    cancel,
+    launch,
+    launch_command,
+    launch_many,
+    move,
+    once,
+    resume,
+)
+from core.launcher.listing import heartbeat_timeout_s, queue_listing, reconcile_then_queue_listing
 from core.launcher.procs import group_members
-from core.launcher.scheduler import ensure_scheduler, reconcile
-from core.runfolder import status as runstatus
-from core.runfolder.paths import runs_dir as default_runs_dir
+from core.runfolder.labels import RunLabels
 
-CANCEL_GRACE_S = 10.0
-
-
-class LaunchError(ValueError):
-    """A run cannot be launched, cancelled or resumed as asked; the message says why and what to do."""
-
-
-def launch(
-    recipe: str,
-    overrides: Sequence[str] = (),
-    *,
-    name: str | None = None,
-    group: str | None = None,
-    changes: str = "",
-    reason: str = "",
-    tags: Sequence[str] = (),
-    priority: int = 0,
-    request_id: str | None = None,
-    runs_dir: str | os.PathLike[str] | None = None,
-    start: bool = True,
-) -> str:
-    """Validate and queue one recipe run; returns its id (see launch_many for seeds and sweeps)."""
-    return launch_many(recipe, [list(overrides)], name=name, group=group, changes=changes, reason=reason,
-                       tags=tags, priority=priority, request_id=request_id, runs_dir=runs_dir, start=start)[0]
-
-
-def launch_many(
-    recipe: str,
-    override_sets: Sequence[Sequence[str]],
-    *,
-    name: str | None = None,
-    group: str | None = None,
-    changes: str = "",
-    reason: str = "",
-    tags: Sequence[str] = (),
-    priority: int = 0,
-    request_id: str | None = None,
-    runs_dir: str | os.PathLike[str] | None = None,
-    start: bool = True,
-    extra: dict[str, Any] | None = None,
-) -> list[str]:
-    """Validate every config first, then queue one run per override set (seeds, a sweep) in one group."""
-    root = default_runs_dir(runs_dir)
-
-    def queue_all() -> list[str]:
-        configs = [_checked_config(recipe, list(o)) for o in override_sets]  # all valid, or none queued
-        ids = []
-        for overrides, config in zip(override_sets, configs):
-            label = name if len(override_sets) == 1 else f"{name or recipe} {' '.join(overrides)}".strip()
-            ids.append(_queue_one(root, {"recipe": recipe, "overrides": list(overrides), **(extra or {})}, config,
-                                  name=label, group=group, changes=changes, reason=reason, tags=tags,
-                                  priority=priority, recipe=recipe))
-        return ids
-
-    return once(root, request_id, queue_all, start)
-
-
-def once(root: Path, request_id: str | None, make: Callable[[], list[str]], start: bool) -> list[str]:
-    """Run ``make`` unless this request id was served before (then return its runs); start the scheduler."""
-    if request_id is not None and (done := queue.claim_request(root, request_id)) is not None:
-        return done
-    try:
-        ids = make()
-    except BaseException:
-        if request_id is not None:
-            queue.release_request(root, request_id)  # nothing was queued: the user may fix and retry
-        raise
-    if request_id is not None:
-        queue.record_request(root, request_id, ids)
-    if start:
-        ensure_scheduler(root)
-    return ids
-
-
-def launch_command(
-    argv: Sequence[str],
-    *,
-    name: str | None = None,
-    group: str | None = None,
-    config: dict[str, Any] | None = None,
-    cwd: str | None = None,
-    priority: int = 0,
-    request_id: str | None = None,
-    runs_dir: str | os.PathLike[str] | None = None,
-    start: bool = True,
-) -> str:
-    """Queue any training script (it logs with ``core.tracking.start()``, which joins the queued run)."""
-    if not argv:
-        raise LaunchError("the command is empty; give the program and its arguments, e.g. ['python', 'train.py']")
-    root = default_runs_dir(runs_dir)
-
-    def queue_it() -> list[str]:
-        return [_queue_one(root, {"argv": [str(a) for a in argv], "cwd": cwd}, config or {}, name=name,
-                           group=group, changes="", reason="", tags=(), priority=priority, recipe="script")]
-
-    return once(root, request_id, queue_it, start)[0]
-
-
-def _checked_config(recipe: str, overrides: list[str]) -> dict[str, Any]:
-    from core.recipes import get_recipe, parse_overrides, to_dict
-
-    entry = get_recipe(recipe)
-    cfg = parse_overrides(entry.config_cls, overrides)
-    entry.prepare(cfg, False)  # the dataset and weights are checked before anything is queued
-    return to_dict(cfg)
-
-
-def _queue_one(root: Path, spec: dict[str, Any], config: dict[str, Any], *, name: str | None, group: str | None,
-               changes: str, reason: str, tags: Sequence[str], priority: int, recipe: str) -> str:
-    run = tracking.create_run_folder(root, name=name, group=group, config=config, recipe=recipe, tags=tags,
-                                     changes=changes, reason=reason)
-    queue.write_launch_spec(run, spec)
-    runstatus.transition(run, "queued", expect={"new"})
-    queue.enqueue(root, run.name, priority)
-    return run.name
-
-
-def cancel(run: str, *, runs_dir: str | os.PathLike[str] | None = None, grace_s: float = CANCEL_GRACE_S) -> str:
-    """Cancel a queued or running run: SIGTERM to its process group, then SIGKILL after ``grace_s``.
-
-    Returns:
-        The run's status afterwards.
-    """
-    root = default_runs_dir(runs_dir)
-    run_dir = runfolder.resolve_run_dir(root, run)
-    if runstatus.transition(run_dir, "cancelled", expect={"queued"}):
-        queue.dequeue(root, run_dir.name)
-        return "cancelled"
-    record = runstatus.read(run_dir)
-    if runstatus.current(record) not in runfolder.ACTIVE_STATUSES:
-        return runstatus.current(record)
-    runstatus.update(run_dir, cancel_requested=True)
-    pgid = record.get("pgid")
-    if isinstance(pgid, int) and runstatus.is_alive(run_dir):
-        _stop_group(pgid, grace_s)
-    runstatus.transition(run_dir, "cancelled", expect=runfolder.ACTIVE_STATUSES, error=None)
-    reconcile(root)
-    return runstatus.current(runstatus.read(run_dir))
-
-
-def _stop_group(pgid: int, grace_s: float) -> None:
-    """SIGTERM the group, wait up to ``grace_s`` for every member to exit, then SIGKILL what is left."""
-    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            if not group_members(pgid):
-                return
-            time.sleep(0.05)
-
-
-def resume(run: str, *, runs_dir: str | os.PathLike[str] | None = None, start: bool = True) -> str:
-    """Queue a cancelled, crashed or failed recipe run again; it continues from its last checkpoint."""
-    root = default_runs_dir(runs_dir)
-    run_dir = runfolder.resolve_run_dir(root, run)
-    spec = queue.read_launch_spec(run_dir) if (run_dir / queue.LAUNCH_FILE).exists() else None
-    if spec is None:
-        meta = runfolder.read_json(run_dir / runfolder.META_FILE, {}) or {}
-        spec = {"recipe": meta.get("recipe"), "overrides": []}
-    if not spec.get("recipe") or spec.get("argv"):
-        raise LaunchError(f"run {run_dir.name} was not started from a recipe; only recipe runs can be resumed")
-    queue.write_launch_spec(run_dir, {**spec, "resume": True})
-    if not runstatus.transition(run_dir, "queued", expect=runstatus.RESUMABLE, exit_code=None, error=None,
-                                cancel_requested=None, start_attempts=None):
-        state = runstatus.current(runstatus.read(run_dir))
-        raise LaunchError(f"run {run_dir.name} is {state}; only cancelled, crashed or failed runs can be resumed")
-    queue.enqueue(root, run_dir.name)
-    if start:
-        ensure_scheduler(root)
-    return run_dir.name
-
-
-def move(run: str, priority: int, *, runs_dir: str | os.PathLike[str] | None = None) -> None:
-    """Change the priority of a queued run (higher starts first)."""
-    root = default_runs_dir(runs_dir)
-    run_dir = runfolder.resolve_run_dir(root, run)
-    entry = next((e for e in queue.queued(root) if e.run_id == run_dir.name), None)
-    if entry is None:
-        raise LaunchError(f"run {run_dir.name} is not queued; only queued runs can be moved")
-    queue.enqueue(root, run_dir.name, priority, entry.queued_at)
-
-
-def queue_listing(runs_dir: str | os.PathLike[str] | None = None, stale_after_s: float | None = None) -> list[dict]:
-    """Queued runs with their position, then active runs with their slot and liveness (``stale`` when alive
-    but silent for longer than the heartbeat timeout). Names come from the run folders, not the index, which
-    may not have synced a run queued a moment ago."""
-    root = default_runs_dir(runs_dir)
-    reconcile(root)
-    timeout = stale_after_s if stale_after_s is not None else heartbeat_timeout_s()
-    rows: list[dict[str, Any]] = []
-    for position, entry in enumerate(queue.queued(root), start=1):
-        rows.append({"id": entry.run_id, "name": _name(root / entry.run_id), "state": "queued",
-                     "position": position, "priority": entry.priority, "slot": None})
-    for run_id in queue.active(root):
-        record = runstatus.read(root / run_id)
-        silent = runstatus.seconds_since_beat(root / run_id)
-        state = runstatus.current(record)
-        if state == "running" and silent is not None and silent > timeout:
-            state = "stale"
-        rows.append({"id": run_id, "name": _name(root / run_id), "state": state, "position": None,
-                     "priority": None, "slot": record.get("slot"), "silent_s": silent})
-    return rows
-
-
-def _name(run_dir: Path) -> str:
-    """The run's label from its meta.json ("" when it has none)."""
-    meta = runfolder.read_json(run_dir / runfolder.META_FILE, {})
-    return str(meta.get("name") or "") if isinstance(meta, dict) else ""
-
-
-def heartbeat_timeout_s() -> float:
-    """Seconds without a heartbeat after which a live run shows as stale (EXPLORER_HEARTBEAT_TIMEOUT)."""
-    try:
-        return float(os.environ.get("EXPLORER_HEARTBEAT_TIMEOUT", "60"))
-    except ValueError:
-        return 60.0
+__all__ = [
+    "CANCEL_GRACE_S",
+    "LaunchError",
+    "RunLabels",
+    "cancel",
+    "group_members",
+    "heartbeat_timeout_s",
+    "launch",
+    "launch_command",
+    "launch_many",
+    "move",
+    "once",
+    "queue_listing",
+    "reconcile_then_queue_listing",
+    "resume",
+]

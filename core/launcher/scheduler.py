@@ -1,9 +1,9 @@
-"""The scheduler: ``python -m core.launcher scheduler RUNS_DIR``, one per runs folder, started on demand.
+"""The scheduler process: ``python -m core.launcher scheduler RUNS_DIR``, one per runs folder, started on demand.
 
 It starts queued runs as slots free, notices runs whose processes all died (crashed), puts back in the queue
-a run that never got past ``starting``, tells Bayesian sweeps about finished trials, and exits when nothing
-is queued or running. The app and the CLI start it whenever they queue something (``ensure_scheduler``), so
-queued runs start whether or not a browser tab is open, and whether or not the app runs.
+a run that never got past ``starting`` (both in ``recovery``), tells Bayesian sweeps about finished trials,
+and exits when nothing is queued or running. The app and the CLI start it whenever they queue something
+(``service.ensure_scheduler``), so queued runs start whether or not a browser tab is open or the app runs.
 """
 
 from __future__ import annotations
@@ -18,87 +18,14 @@ from pathlib import Path
 
 from core import runfolder
 from core.launcher import queue, slots
-from core.launcher.procs import group_members, process_env
+from core.launcher.procs import process_env
+from core.launcher.recovery import reconcile
+from core.launcher.service import LOCK_FILE, PID_FILE
 from core.runfolder import status as runstatus
 from core.runfolder.paths import REPO_ROOT
 
-LOCK_FILE = "scheduler.lock"
-LOG_FILE = "scheduler.log"
-PID_FILE = "scheduler.pid"
 POLL_S = 0.2
 IDLE_EXIT_S = 2.0
-STARTING_GRACE_S = 10.0
-MAX_START_ATTEMPTS = 3
-
-_spawned: list[subprocess.Popen[bytes]] = []  # schedulers this process started, reaped on the next call
-
-
-def ensure_scheduler(root: Path) -> None:
-    """Start the scheduler of ``root`` unless one runs already (it is cheap to call often)."""
-    global _spawned
-    _spawned = [p for p in _spawned if p.poll() is None]
-    if is_running(root):
-        return
-    with open(root / LOG_FILE, "ab") as log:
-        _spawned.append(subprocess.Popen(
-            [sys.executable, "-m", "core.launcher", "scheduler", str(root)], cwd=REPO_ROOT, env=process_env(root),
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        ))
-
-
-def is_running(root: Path) -> bool:
-    """True while a scheduler serves ``root`` (it holds the scheduler lock for its whole life)."""
-    return runstatus.lock_is_held(root / LOCK_FILE)
-
-
-def reconcile(root: Path) -> list[str]:
-    """Settle active runs whose processes are gone; return the runs that ended since the last call."""
-    ended = []
-    for run_id in queue.active(root):
-        run_dir = root / run_id
-        record = runstatus.read(run_dir)
-        state = runstatus.current(record)
-        if state in runfolder.FINAL_STATUSES:
-            ended.append(run_id)
-        elif runstatus.is_alive(run_dir):
-            continue
-        elif state == "starting":
-            if _still_starting(record):
-                continue
-            _requeue_or_fail(root, run_dir, record)
-        elif state == "queued":  # marked active by a scheduler that died before starting it: still queued
-            if not queue.is_queued(root, run_id):
-                queue.enqueue(root, run_id)
-            continue
-        elif runstatus.transition(run_dir, "crashed", expect={"running", "new"},
-                                  error="its processes died without recording an end (killed, or out of memory?)"):
-            ended.append(run_id)
-        else:
-            continue
-        queue.unmark_active(root, run_id)
-    return ended
-
-
-def _still_starting(record: dict[str, object]) -> bool:
-    """A starting run without its liveness lock may be a supervisor still booting: it is, while its process
-    group has members; with no group recorded (the scheduler died around the start), allow a grace period."""
-    pgid = record.get("pgid")
-    if isinstance(pgid, int):
-        return bool(group_members(pgid))
-    return _age_s(record) < STARTING_GRACE_S
-
-
-def _requeue_or_fail(root: Path, run_dir: Path, record: dict[str, object]) -> None:
-    """A run left in ``starting`` by a scheduler that died before starting it: it never ran, so queue it
-    again (not failed), unless starting it keeps failing."""
-    attempts = int(record.get("start_attempts", 0) or 0)  # type: ignore[call-overload]
-    if attempts >= MAX_START_ATTEMPTS:
-        runstatus.transition(run_dir, "failed", error=f"could not be started after {attempts} attempts; "
-                             f"see {root / LOG_FILE}")
-    else:  # the marker first: a scheduler killed in between leaves a queued run that still has one
-        queue.enqueue(root, run_dir.name)
-        if not runstatus.transition(run_dir, "queued", expect={"starting"}, slot=None, pgid=None):
-            queue.dequeue(root, run_dir.name)
 
 
 def start_ready(root: Path) -> list[subprocess.Popen[bytes]]:
@@ -158,7 +85,7 @@ def main(root: Path) -> int:
 
 
 def _tell_sweeps(root: Path, ended: list[str]) -> None:
-    from core.launcher import sweeps  # optuna: imported only when a run ends
+    from core.launcher import sweeps  # sweeps, launching and optuna: loaded only once a run ends
 
     try:
         sweeps.on_runs_ended(root, ended)
@@ -172,11 +99,3 @@ def _try_lock(fd: int) -> bool:
     except BlockingIOError:
         return False
     return True
-
-
-def _age_s(record: dict[str, object]) -> float:
-    try:
-        updated = datetime.fromisoformat(str(record.get("updated")))
-    except ValueError:
-        return float("inf")
-    return time.time() - updated.timestamp()

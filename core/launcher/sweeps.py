@@ -17,8 +17,10 @@ from typing import Any
 
 from core import runfolder
 from core.launcher import queue
+from core.launcher.control import launch_many
 from core.runfolder import metricslog
 from core.runfolder import status as runstatus
+from core.runfolder.labels import RunLabels
 
 SWEEPS_DIR = "sweeps"
 
@@ -151,15 +153,14 @@ def _finish_trial(root: Path, folder: Path, run_dir: Path, trial_number: int) ->
 def _queue_next_trial(root: Path, folder: Path, sweep: dict[str, Any]) -> str:
     import optuna
 
-    from core.launcher import launch_many
-
     study = optuna.load_study(study_name=folder.name, storage=_storage(folder))
     trial = study.ask()
     chosen = {k: trial.suggest_categorical(k, values) for k, values in sweep["space"].items()}
     overrides = [*_without(sweep["base"], *chosen), *(f"{k}={v}" for k, v in chosen.items())]
-    (run_id,) = launch_many(sweep["recipe"], [overrides], name=f"trial {trial.number}", group=sweep["group"],
-                            reason=f"Bayesian sweep {folder.name}, trial {trial.number}", runs_dir=root,
-                            start=False, extra={"sweep": folder.name, "trial": trial.number})
+    labels = RunLabels(name=f"trial {trial.number}", group=sweep["group"],
+                       reason=f"Bayesian sweep {folder.name}, trial {trial.number}")
+    (run_id,) = launch_many(sweep["recipe"], [overrides], labels=labels, runs_dir=root, start=False,
+                            extra={"sweep": folder.name, "trial": trial.number})
     return run_id
 
 

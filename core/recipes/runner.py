@@ -18,10 +18,12 @@ from core import runfolder, tracking
 from core.recipes.config import from_dict, parse_overrides, to_dict
 from core.recipes.registry import RecipeEntry, RunContext, get_recipe
 from core.runfolder import status as runstatus
+from core.runfolder.labels import RunLabels
 from core.runfolder.paths import runs_dir as resolve_runs_dir
 
 RESUME_CHECKPOINT = "last.pt"  # recipes write checkpoints/last.pt at each epoch end; resume reads it
 Echo = Callable[[str], None]
+NO_LABELS = RunLabels()
 
 
 class RunFailedError(RuntimeError):
@@ -48,11 +50,7 @@ def run_recipe(
     overrides: Iterable[str] | Mapping[str, Any] = (),
     *,
     runs_dir: str | os.PathLike[str] | None = None,
-    name: str | None = None,
-    group: str | None = None,
-    changes: str = "",
-    reason: str = "",
-    tags: Iterable[str] = (),
+    labels: RunLabels = NO_LABELS,
     run_id: str | None = None,
     echo: Echo = print,
 ) -> str:
@@ -61,6 +59,7 @@ def run_recipe(
     Args:
         overrides: ``["lr=0.01", ...]`` or ``{"lr": 0.01}``, applied over the defaults (or, with ``run_id``,
             over the config.json of that run).
+        labels: name, group, changes, reason and tags of a new run (a launched run has its own already).
         run_id: attach to this existing (queued) run folder instead of creating one; the launcher uses it.
             If its config is invalid the run is marked failed before the error is raised.
         echo: receives one progress line per epoch.
@@ -71,30 +70,43 @@ def run_recipe(
     """
     entry = get_recipe(recipe)
     if run_id is None:
-        cfg = build_config(entry, overrides)
-        prepared = entry.prepare(cfg, False)
-        run = tracking.start(
-            name,
-            group,
-            to_dict(cfg),
-            recipe=recipe,
-            tags=list(tags),
-            changes=changes,
-            reason=reason,
-            runs_dir=runs_dir,
-        )
+        cfg, prepared, run = _start_new(entry, overrides, labels, runs_dir)
     else:
-        run_dir = runfolder.resolve_run_dir(resolve_runs_dir(runs_dir), run_id)
-        try:
-            cfg = build_config(entry, overrides, runfolder.read_json(run_dir / runfolder.CONFIG_FILE, {}))
-            prepared = entry.prepare(cfg, False)
-        except Exception as exc:  # the queued run must not stay "starting": record why it never trained
-            tracking.attach(run_dir.name, runs_dir=runs_dir).finish("failed", error=f"{type(exc).__name__}: {exc}")
-            raise
-        run = tracking.attach(run_dir.name, runs_dir=runs_dir)
-        runfolder.write_json_atomic(run.dir / runfolder.CONFIG_FILE, to_dict(cfg))
+        cfg, prepared, run = _attach_queued(entry, overrides, run_id, runs_dir)
     _train(entry, cfg, run, RunContext(prepared=prepared, echo=echo))
     return run.id
+
+
+def _start_new(
+    entry: RecipeEntry,
+    overrides: Iterable[str] | Mapping[str, Any],
+    labels: RunLabels,
+    runs_dir: str | os.PathLike[str] | None,
+) -> tuple[Any, Any, tracking.Run]:
+    """Check the config and inputs, then create the run folder: bad input creates nothing."""
+    cfg = build_config(entry, overrides)
+    prepared = entry.prepare(cfg, False)
+    run = tracking.start_labelled(labels, to_dict(cfg), recipe=entry.name, runs_dir=runs_dir)
+    return cfg, prepared, run
+
+
+def _attach_queued(
+    entry: RecipeEntry,
+    overrides: Iterable[str] | Mapping[str, Any],
+    run_id: str,
+    runs_dir: str | os.PathLike[str] | None,
+) -> tuple[Any, Any, tracking.Run]:
+    """Open the launcher's run folder; its config.json, with ``overrides`` over it, is the run's config."""
+    run_dir = runfolder.resolve_run_dir(resolve_runs_dir(runs_dir), run_id)
+    try:
+        cfg = build_config(entry, overrides, runfolder.read_json(run_dir / runfolder.CONFIG_FILE, {}))
+        prepared = entry.prepare(cfg, False)
+    except Exception as exc:  # the queued run must not stay "starting": record why it never trained
+        tracking.attach(run_dir.name, runs_dir=runs_dir).finish("failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    run = tracking.attach(run_dir.name, runs_dir=runs_dir)
+    runfolder.write_json_atomic(run.dir / runfolder.CONFIG_FILE, to_dict(cfg))
+    return cfg, prepared, run
 
 
 def resume_run(run_id: str, runs_dir: str | os.PathLike[str] | None = None, *, echo: Echo = print) -> str:

@@ -1,0 +1,203 @@
+"""Queueing runs and acting on queued or running ones: launch, cancel, resume and reorder (``core.launcher``
+re-exports these; the pages and the CLI call them).
+
+Launching validates the config (and the dataset) first, creates the run folder with status ``queued`` and
+makes sure the scheduler runs; it returns at once. A ``request_id`` makes it idempotent: the same request
+(a double click, a page rerun) returns the runs of the first call instead of launching again.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from core import runfolder, tracking
+from core.launcher import queue
+from core.launcher.procs import group_members
+from core.launcher.recovery import reconcile
+from core.launcher.service import ensure_scheduler
+from core.runfolder import status as runstatus
+from core.runfolder.labels import RunLabels
+from core.runfolder.paths import runs_dir as default_runs_dir
+
+CANCEL_GRACE_S = 10.0
+NO_LABELS = RunLabels()
+
+
+class LaunchError(ValueError):
+    """A run cannot be launched, cancelled or resumed as asked; the message says why and what to do."""
+
+
+def launch(
+    recipe: str,
+    overrides: Sequence[str] = (),
+    *,
+    labels: RunLabels = NO_LABELS,
+    priority: int = 0,
+    request_id: str | None = None,
+    runs_dir: str | os.PathLike[str] | None = None,
+    start: bool = True,
+) -> str:
+    """Validate and queue one recipe run; returns its id (see launch_many for seeds and sweeps)."""
+    return launch_many(recipe, [list(overrides)], labels=labels, priority=priority, request_id=request_id,
+                       runs_dir=runs_dir, start=start)[0]
+
+
+def launch_many(
+    recipe: str,
+    override_sets: Sequence[Sequence[str]],
+    *,
+    labels: RunLabels = NO_LABELS,
+    priority: int = 0,
+    request_id: str | None = None,
+    runs_dir: str | os.PathLike[str] | None = None,
+    start: bool = True,
+    extra: dict[str, Any] | None = None,
+) -> list[str]:
+    """Validate every config first, then queue one run per override set (seeds, a sweep) in one group.
+
+    With several sets each run is named after its overrides (``"lr sweep lr=0.1"``); ``extra`` goes into
+    each run's launch.json (a Bayesian sweep's trial).
+    """
+    root = default_runs_dir(runs_dir)
+
+    def queue_all() -> list[str]:
+        configs = [_checked_config(recipe, list(o)) for o in override_sets]  # all valid, or none queued
+        ids = []
+        for overrides, config in zip(override_sets, configs):
+            name = labels.name if len(override_sets) == 1 else f"{labels.name or recipe} {' '.join(overrides)}".strip()
+            spec = {"recipe": recipe, "overrides": list(overrides), **(extra or {})}
+            ids.append(_queue_one(root, spec, config, labels.with_name(name), priority, recipe))
+        return ids
+
+    return once(root, request_id, queue_all, start)
+
+
+def once(root: Path, request_id: str | None, make: Callable[[], list[str]], start: bool) -> list[str]:
+    """Run ``make`` unless this request id was served before (then return its runs); start the scheduler."""
+    if request_id is not None and (done := queue.claim_request(root, request_id)) is not None:
+        return done
+    try:
+        ids = make()
+    except BaseException:
+        if request_id is not None:
+            queue.release_request(root, request_id)  # nothing was queued: the user may fix and retry
+        raise
+    if request_id is not None:
+        queue.record_request(root, request_id, ids)
+    if start:
+        ensure_scheduler(root)
+    return ids
+
+
+def launch_command(
+    argv: Sequence[str],
+    *,
+    labels: RunLabels = NO_LABELS,
+    config: dict[str, Any] | None = None,
+    cwd: str | None = None,
+    priority: int = 0,
+    request_id: str | None = None,
+    runs_dir: str | os.PathLike[str] | None = None,
+    start: bool = True,
+) -> str:
+    """Queue any training script (it logs with ``core.tracking.start()``, which joins the queued run)."""
+    if not argv:
+        raise LaunchError("the command is empty; give the program and its arguments, e.g. ['python', 'train.py']")
+    root = default_runs_dir(runs_dir)
+
+    def queue_it() -> list[str]:
+        spec = {"argv": [str(a) for a in argv], "cwd": cwd}
+        return [_queue_one(root, spec, config or {}, labels, priority, "script")]
+
+    return once(root, request_id, queue_it, start)[0]
+
+
+def _checked_config(recipe: str, overrides: list[str]) -> dict[str, Any]:
+    from core.recipes import get_recipe, parse_overrides, to_dict
+
+    entry = get_recipe(recipe)
+    cfg = parse_overrides(entry.config_cls, overrides)
+    entry.prepare(cfg, False)  # the dataset and weights are checked before anything is queued
+    return to_dict(cfg)
+
+
+def _queue_one(root: Path, spec: dict[str, Any], config: dict[str, Any], labels: RunLabels, priority: int,
+               recipe: str) -> str:
+    run = tracking.create_run_folder(root, labels, config=config, recipe=recipe)
+    queue.write_launch_spec(run, spec)
+    runstatus.transition(run, "queued", expect={"new"})
+    queue.enqueue(root, run.name, priority)
+    return run.name
+
+
+def cancel(run: str, *, runs_dir: str | os.PathLike[str] | None = None, grace_s: float = CANCEL_GRACE_S) -> str:
+    """Cancel a queued or running run: SIGTERM to its process group, then SIGKILL after ``grace_s``.
+
+    Returns:
+        The run's status afterwards.
+    """
+    root = default_runs_dir(runs_dir)
+    run_dir = runfolder.resolve_run_dir(root, run)
+    if runstatus.transition(run_dir, "cancelled", expect={"queued"}):
+        queue.dequeue(root, run_dir.name)
+        return "cancelled"
+    record = runstatus.read(run_dir)
+    if runstatus.current(record) not in runfolder.ACTIVE_STATUSES:
+        return runstatus.current(record)
+    runstatus.update(run_dir, cancel_requested=True)
+    pgid = record.get("pgid")
+    if isinstance(pgid, int) and runstatus.is_alive(run_dir):
+        _stop_group(pgid, grace_s)
+    runstatus.transition(run_dir, "cancelled", expect=runfolder.ACTIVE_STATUSES, error=None)
+    reconcile(root)
+    return runstatus.current(runstatus.read(run_dir))
+
+
+def _stop_group(pgid: int, grace_s: float) -> None:
+    """SIGTERM the group, wait up to ``grace_s`` for every member to exit, then SIGKILL what is left."""
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if not group_members(pgid):
+                return
+            time.sleep(0.05)
+
+
+def resume(run: str, *, runs_dir: str | os.PathLike[str] | None = None, start: bool = True) -> str:
+    """Queue a cancelled, crashed or failed recipe run again; it continues from its last checkpoint."""
+    root = default_runs_dir(runs_dir)
+    run_dir = runfolder.resolve_run_dir(root, run)
+    spec = queue.read_launch_spec(run_dir) if (run_dir / queue.LAUNCH_FILE).exists() else None
+    if spec is None:
+        meta = runfolder.read_json(run_dir / runfolder.META_FILE, {}) or {}
+        spec = {"recipe": meta.get("recipe"), "overrides": []}
+    if not spec.get("recipe") or spec.get("argv"):
+        raise LaunchError(f"run {run_dir.name} was not started from a recipe; only recipe runs can be resumed")
+    queue.write_launch_spec(run_dir, {**spec, "resume": True})
+    if not runstatus.transition(run_dir, "queued", expect=runstatus.RESUMABLE, exit_code=None, error=None,
+                                cancel_requested=None, start_attempts=None):
+        state = runstatus.current(runstatus.read(run_dir))
+        raise LaunchError(f"run {run_dir.name} is {state}; only cancelled, crashed or failed runs can be resumed")
+    queue.enqueue(root, run_dir.name)
+    if start:
+        ensure_scheduler(root)
+    return run_dir.name
+
+
+def move(run: str, priority: int, *, runs_dir: str | os.PathLike[str] | None = None) -> None:
+    """Change the priority of a queued run (higher starts first)."""
+    root = default_runs_dir(runs_dir)
+    run_dir = runfolder.resolve_run_dir(root, run)
+    entry = next((e for e in queue.queued(root) if e.run_id == run_dir.name), None)
+    if entry is None:
+        raise LaunchError(f"run {run_dir.name} is not queued; only queued runs can be moved")
+    queue.enqueue(root, run_dir.name, priority, entry.queued_at)
