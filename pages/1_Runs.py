@@ -5,16 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from core.store import queries
-from core.views import run as runview
-from pages.lib.common import page_setup, show_getting_started, store
-
-PAGE_SIZE = 50
+from core.views import runs as runsview
+from pages.lib.common import page_setup, show_getting_started, store, store_or_stop
 
 page_setup("Runs")
 st.title("Runs")
-index = store()
-if index is None:
-    st.stop()
+index = store_or_stop()
 
 options = queries.filter_options(index)
 metrics = queries.key_metrics(index, limit=5)
@@ -25,7 +21,7 @@ group = top[2].multiselect("Group", options["group"], key="runs_group")
 recipe = top[3].multiselect("Recipe", options["recipe"], key="runs_recipe")
 tag = top[4].multiselect("Tag", options["tag"], key="runs_tag")
 order = st.columns([2, 1, 1, 4])
-sort = order[0].selectbox("Sort by", ["created", *metrics, "name", "group", "status", "duration_s"], key="runs_sort")
+sort = order[0].selectbox("Sort by", runsview.sort_options(metrics), key="runs_sort")
 descending = order[1].toggle("Descending", value=True, key="runs_desc")
 page = order[2].number_input("Page", min_value=1, value=1, step=1, key="runs_page")
 
@@ -33,22 +29,17 @@ page = order[2].number_input("Page", min_value=1, value=1, step=1, key="runs_pag
 @st.fragment(run_every=3)
 def runs_table() -> None:
     live = store()
-    frame, total = queries.find_runs(live, metrics=metrics, search=search, status=status, group=group,
-                                     recipe=recipe, tag=tag, sort=sort, descending=descending,
-                                     limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    frame, total = runsview.runs_page(live, metrics=metrics, page=page, search=search, status=status, group=group,
+                                      recipe=recipe, tag=tag, sort=sort, descending=descending)
     if total == 0:
         if not options["status"]:
             show_getting_started(live.root)
         else:
             st.warning("No run matches these filters.")
         return
-    frame["progress"] = frame["progress_done"] / frame["progress_total"]
-    frame["warnings"] = frame["id"].map(runview.badges(live, frame["id"].tolist()))
-    st.caption(f"{total} runs · page {page} of {max(1, -(-total // PAGE_SIZE))} · `{live.root}`")
+    st.caption(f"{total} runs · page {page} of {runsview.page_count(total)} · `{live.root}`")
     event = st.dataframe(
-        frame[["name", "status", "progress", "group", "recipe", *metrics, "warnings", "created", "duration_s",
-               "tags", "id"]],
-        hide_index=True, on_select="rerun", selection_mode="multi-row", key="runs_table",
+        frame, hide_index=True, on_select="rerun", selection_mode="multi-row", key="runs_table",
         column_config={
             "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
             "created": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm"),

@@ -1,23 +1,18 @@
 """Compare: curves overlaid, a summary with deltas against a baseline, the config diff, per-make accuracy
 side by side, seed groups as mean ± std, whether a difference is significant, and a sweep's parallel coordinates."""
 
-from __future__ import annotations
-
 import streamlit as st
 
-from core.evaluation import diagnostics
 from core.store import queries
 from core.views import compare
 from pages.lib.charts import bands_figure, curves_figure, parallel_figure
-from pages.lib.common import page_setup, store
+from pages.lib.common import page_setup, store_or_stop
+from pages.lib.tables import highlight
 
 page_setup("Compare")
 st.title("Compare")
-index = store()
-if index is None:
-    st.stop()
-recent, _ = queries.find_runs(index, metrics=[], limit=500)
-labels = dict(zip(recent["id"], recent["name"] + " (" + recent["id"].str[-6:] + ")"))
+index = store_or_stop()
+labels = compare.run_labels(index)
 wanted = [r for r in st.session_state.get("compare_ids", []) if r in labels]
 run_ids = st.multiselect("Runs", list(labels), default=wanted, format_func=labels.get, key="compare_pick")
 if len(run_ids) < 2:
@@ -26,46 +21,24 @@ if len(run_ids) < 2:
 st.session_state["compare_ids"] = run_ids
 names = queries.metric_names(index, run_ids)
 controls = st.columns([3, 2, 1, 1, 2])
-metrics = controls[0].multiselect("Metrics", names, default=[m for m in ("val/top1", "val/loss", "val/make_acc",
-                                                                           "val/mAP") if m in names][:3] or names[:2],
-                                  key="compare_metrics")
+metrics = controls[0].multiselect("Metrics", names, default=compare.default_metrics(names), key="compare_metrics")
 baseline = controls[1].selectbox("Baseline", run_ids, format_func=labels.get, key="compare_baseline")
 x_axis = controls[2].radio("x-axis", ["step", "time"], key="compare_x")
 log_y = controls[3].toggle("log scale", key="compare_log")
 smoothing = controls[4].slider("Smoothing", 0.0, 0.95, 0.0, 0.05, key="compare_smooth")
 by_group = st.toggle("Aggregate seed groups (mean ± std)", key="compare_groups")
 
-points = queries.curves_many(index, run_ids, metrics)
-meta = queries.runs_meta(index, run_ids).set_index("id")
-groups = meta["group"].to_dict()
 chart_cols = st.columns(2)
-for i, metric in enumerate(metrics):
-    part = points[points["name"] == metric].copy()
-    if part.empty:
-        continue
-    if by_group:
-        chart_cols[i % 2].plotly_chart(bands_figure(compare.group_bands(part, groups), metric), key=f"band_{metric}")
-        continue
-    part["value"] = part.groupby("run_id")["value"].transform(lambda v: compare.smooth(v, smoothing))
-    part["series"] = part["run_id"]
-    if x_axis == "time":
-        part["time"] = part["time"] - part.groupby("run_id")["time"].transform("min")
-    chart_cols[i % 2].plotly_chart(curves_figure(part, x_axis, labels, metric, log_y), key=f"curve_{metric}")
+charts = compare.charts(index, run_ids, metrics, smoothing=smoothing, x_axis=x_axis, by_group=by_group)
+for i, (metric, part) in enumerate(charts.items()):
+    figure = bands_figure(part, metric) if by_group else curves_figure(part, x_axis, labels, metric, log_y)
+    chart_cols[i % 2].plotly_chart(figure, key=f"{'band' if by_group else 'curve'}_{metric}")
 
 st.subheader("Summary")
-table = compare.summary(index, run_ids, metrics, baseline)
-best_columns = [c for c in table.columns if c.startswith("best:")]
-shown = table.drop(columns=best_columns).set_index("name")
-st.table(
-    shown.style.format(precision=4, na_rep="—").apply(
-        lambda col: ["font-weight: bold; background-color: #e6f4ea" if b else "" for b in
-                     table[f"best:{col.name}"]] if f"best:{col.name}" in table else [""] * len(col), axis=0),
-)
+shown, best = compare.summary_cells(compare.summary(index, run_ids, metrics, baseline))
+st.table(highlight(shown, best))
 st.caption(f"Δ against the baseline {labels[baseline]}; the best value of each metric is highlighted.")
-for finding in diagnostics.diagnose_runs(
-    {r: dict(zip(g["name"], g["last_value"])) for r, g in queries.final_metrics(index, run_ids).groupby("run_id")},
-    groups,
-):
+for finding in compare.findings(index, run_ids):
     st.warning(finding.message)
 
 st.subheader("Config differences")
@@ -94,22 +67,19 @@ else:
     st.dataframe(per_make.rename(columns=labels).style.format(precision=3, na_rep="—"))
 
 st.subheader("Is the difference real?")
-main_metric = metrics[0] if metrics else "val/top1"
-seed_table = compare.seed_groups(index, run_ids, main_metric)
-if len(seed_table) >= 2 and (seed_table["n"] >= 2).sum() >= 2:
-    st.dataframe(seed_table.drop(columns="values"), hide_index=True)
+tests = compare.significance(index, run_ids, baseline, metrics)
+if tests.welch:
+    st.dataframe(tests.seeds.drop(columns="values"), hide_index=True)
     pick = st.columns(2)
-    group_a = pick[0].selectbox("Group A", seed_table["group"], key="welch_a")
-    group_b = pick[1].selectbox("Group B", seed_table["group"], index=1, key="welch_b")
+    group_a = pick[0].selectbox("Group A", tests.seeds["group"], key="welch_a")
+    group_b = pick[1].selectbox("Group B", tests.seeds["group"], index=1, key="welch_b")
     if group_a != group_b:
         try:
-            st.markdown(compare.welch_of_groups(seed_table, group_a, group_b, main_metric).sentence)
+            st.markdown(compare.welch_of_groups(tests.seeds, group_a, group_b, tests.metric).sentence)
         except ValueError as exc:
             st.caption(str(exc))
-other = next((r for r in run_ids if r != baseline), None)
-result = compare.mcnemar_of_runs(index, baseline, other) if other else None
-if result is not None:
-    st.markdown(f"**{labels[baseline]} vs {labels[other]}:** {result.sentence}")
-elif seed_table.empty or (seed_table["n"] < 2).all():
+if tests.mcnemar is not None:
+    st.markdown(f"**{labels[baseline]} vs {labels[tests.other]}:** {tests.mcnemar.sentence}")
+elif tests.hint:
     st.caption("For a significance test, compare two runs with test predictions (McNemar), or two groups of "
                "at least two seeds each (Welch's t-test).")

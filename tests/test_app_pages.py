@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import runfolder
+from core import runfolder, tracking
 from core.runfolder import status as runstatus
 
 from .conftest import REPO
@@ -57,7 +57,7 @@ def test_launch_page_shows_a_bad_value_next_to_its_field_and_queues_nothing(runs
 
 def test_launch_page_queues_a_valid_run_once(runs: dict[str, str], runs_root: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("core.launcher.ensure_scheduler", lambda root: None)  # queue only; nothing trains
+    monkeypatch.setattr("core.launcher.control.ensure_scheduler", lambda root: None)  # queue only; nothing trains
     at = _page("pages/2_Launch.py")
     at.text_input(key="cfg_classify_epochs").input("1").run()
     at.text_input(key="launch_name").input("from the form").run()
@@ -87,6 +87,18 @@ def test_run_page_shows_status_results_and_confusion(runs: dict[str, str]) -> No
     assert any("make" in f.columns and len(f) == 2 for f in frames)
     at.radio(key="confusion_level").set_value("model").run()
     assert not at.exception
+
+
+def test_run_page_lists_the_confused_pairs_the_run_logged(runs_root: Path) -> None:
+    with tracking.start(name="pairs", recipe="classify", runs_dir=runs_root) as run:
+        run.log_table("test/confusion_make", [{"truth": "audi", "predicted": "bmw", "count": 3},
+                                              {"truth": "audi", "predicted": "audi", "count": 5}])
+        run.log_table("test/top_confused_make", [{"truth": "audi", "predicted": "bmw", "count": 3,
+                                                  "share_of_truth": 0.375}])
+    at = _page("pages/3_Run.py", run_id=run.id)
+    (pairs,) = [d.value for d in at.dataframe if "share_of_truth" in d.value.columns]
+    assert pairs.to_dict(orient="records") == [{"truth": "audi", "predicted": "bmw", "count": 3,
+                                                "share_of_truth": 0.375}]
 
 
 def test_compare_page_summarises_with_deltas_and_config_diff(runs: dict[str, str]) -> None:

@@ -124,7 +124,8 @@ def filter_options(store: Store) -> dict[str, list[str]]:
 
 def status_counts(store: Store) -> list[tuple[str, int]]:
     """How many runs have each status, by status name."""
-    return [(status, int(n)) for status, n in store.rows("SELECT status, count(*) FROM runs GROUP BY status ORDER BY 1")]
+    rows = store.rows("SELECT status, count(*) FROM runs GROUP BY status ORDER BY 1")
+    return [(status, int(n)) for status, n in rows]
 
 
 def find_runs(

@@ -11,17 +11,58 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.evaluation import stats
+from core.evaluation import diagnostics, stats
 from core.recipes.config import diff as config_diff_of
 from core.store import Store, queries
+from core.views import verdicts
+from core.views.runs import run_label
 
 # Metrics where lower is better; every other metric is better when higher.
 LOWER_IS_BETTER = ("loss", "epoch_seconds", "gap")
 MAX_TICKS = 8
+# What Compare charts first, when the runs logged them (at most three of these).
+DEFAULT_METRICS = ("val/top1", "val/loss", "val/make_acc", "val/mAP")
+MAIN_METRIC = "val/top1"  # of the significance tests, when no metric is chosen
 
 
 def lower_is_better(metric: str) -> bool:
     return any(word in metric.rsplit("/", 1)[-1] for word in LOWER_IS_BETTER)
+
+
+def run_labels(store: Store, limit: int = 500) -> dict[str, str]:
+    """The recent runs Compare can choose from, newest first: id -> label."""
+    recent, _ = queries.find_runs(store, metrics=[], limit=limit)
+    return {run_id: run_label(name, run_id) for run_id, name in zip(recent["id"], recent["name"])}
+
+
+def default_metrics(names: list[str]) -> list[str]:
+    """The metrics Compare starts with: up to three of DEFAULT_METRICS that were logged, else the first two."""
+    return [m for m in DEFAULT_METRICS if m in names][:3] or names[:2]
+
+
+def charts(store: Store, run_ids: list[str], metrics: list[str], *, smoothing: float = 0.0, x_axis: str = "step",
+           by_group: bool = False) -> dict[str, pd.DataFrame]:
+    """What each metric's chart draws, for the metrics with points: with ``by_group``, the mean ± std per seed
+    group and step (``group_bands``); else one line per run (``run_lines``)."""
+    points = queries.curves_many(store, run_ids, metrics)
+    groups = queries.runs_meta(store, run_ids).set_index("id")["group"].to_dict()
+    out = {}
+    for metric in metrics:
+        part = points[points["name"] == metric]
+        if not part.empty:
+            out[metric] = group_bands(part, groups) if by_group else run_lines(part, smoothing, x_axis)
+    return out
+
+
+def run_lines(points: pd.DataFrame, smoothing: float, x_axis: str) -> pd.DataFrame:
+    """One metric's points (run_id, step, value, time) as lines: ``series`` is the run, values are smoothed per
+    run, and on a time axis, time counts from each run's first point (runs started at different times)."""
+    part = points.copy()
+    part["value"] = part.groupby("run_id")["value"].transform(lambda v: smooth(v, smoothing))
+    part["series"] = part["run_id"]
+    if x_axis == "time":
+        part["time"] = part["time"] - part.groupby("run_id")["time"].transform("min")
+    return part
 
 
 def summary(store: Store, run_ids: list[str], metrics: list[str], baseline: str) -> pd.DataFrame:
@@ -47,12 +88,27 @@ def summary(store: Store, run_ids: list[str], metrics: list[str], baseline: str)
     return table
 
 
+def summary_cells(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``summary``'s table as shown (by run name, without the ``best:`` columns), and which of its cells hold
+    the best value of their metric (True/False, same shape)."""
+    shown = table.drop(columns=[c for c in table.columns if c.startswith("best:")]).set_index("name")
+    best = {c: table[f"best:{c}"].to_numpy(dtype=bool) if f"best:{c}" in table else np.zeros(len(table), bool)
+            for c in shown.columns}
+    return shown, pd.DataFrame(best, index=shown.index)
+
+
+def findings(store: Store, run_ids: list[str]) -> list[diagnostics.Finding]:
+    """The diagnostics of the runs together, from their final metrics and their groups."""
+    groups = queries.runs_meta(store, run_ids).set_index("id")["group"].to_dict()
+    return diagnostics.diagnose_runs(verdicts.finals_of(store, run_ids), groups)
+
+
 def config_differences(store: Store, run_ids: list[str]) -> pd.DataFrame:
     """Config keys whose values differ between the runs (rows) with each run's value (columns)."""
     meta = queries.runs_meta(store, run_ids).set_index("id")
     configs = {r: json.loads(meta.loc[r, "config"] or "{}") for r in run_ids}
     keys = _varied_keys([configs[r] for r in run_ids])
-    names = [f"{meta.loc[r, 'name']} ({r[-6:]})" for r in run_ids]
+    names = [run_label(meta.loc[r, "name"], r) for r in run_ids]
     return pd.DataFrame({name: [_text(configs[r].get(k)) for k in keys] for name, r in zip(names, run_ids)},
                         index=pd.Index(keys, name="key"))
 
@@ -166,6 +222,35 @@ def welch_of_groups(table: pd.DataFrame, group_a: str, group_b: str, metric: str
     """Welch's t-test between two seed groups of ``seed_groups``' table."""
     values = table.set_index("group")["values"]
     return stats.welch(values[group_a], values[group_b], label_a=group_a, label_b=group_b, metric=metric)
+
+
+@dataclass(frozen=True)
+class Significance:
+    """Which tests the runs allow: Welch's t-test between two seed groups of the main metric, and McNemar's
+    test of the baseline against the first other run (paired by test image)."""
+
+    metric: str
+    seeds: pd.DataFrame  # seed_groups' table of the metric
+    other: str | None  # the run compared with the baseline
+    mcnemar: stats.TestResult | None  # None when either run lacks test predictions
+
+    @property
+    def welch(self) -> bool:
+        """At least two groups of at least two seeds each."""
+        return len(self.seeds) >= 2 and int((self.seeds["n"] >= 2).sum()) >= 2
+
+    @property
+    def hint(self) -> bool:
+        """Neither test applies: tell the user what each needs."""
+        return self.mcnemar is None and (self.seeds.empty or bool((self.seeds["n"] < 2).all()))
+
+
+def significance(store: Store, run_ids: list[str], baseline: str, metrics: list[str]) -> Significance:
+    """The tests that apply to the runs, on the first chosen metric (MAIN_METRIC when none is chosen)."""
+    metric = metrics[0] if metrics else MAIN_METRIC
+    other = next((r for r in run_ids if r != baseline), None)
+    return Significance(metric=metric, seeds=seed_groups(store, run_ids, metric), other=other,
+                        mcnemar=mcnemar_of_runs(store, baseline, other) if other else None)
 
 
 def smooth(values: pd.Series, weight: float) -> pd.Series:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from core import launcher
 from core.launcher import sweeps
-from core.recipes import ConfigError, FieldSpec, describe, from_dict, get_recipe, to_dict
+from core.recipes import ConfigError, FieldSpec, describe, from_dict, get_recipe, list_recipes, to_dict
 from core.recipes.config import check_value, parse_text
 from core.runfolder.paths import runs_dir
+from core.store import Store, queries
 
 
 def fields(recipe: str) -> list[FieldSpec]:
@@ -107,5 +110,137 @@ def submit(recipe: str, raw: dict[str, Any], *, name: str, group: str, changes: 
             objective=objective, direction=direction, group=group or None)], start=True)[0]
     sets = sweeps.expand(checked.overrides, sweeps.parse_space(sweep_text.splitlines()), kind, trials, seeds)
     group_name = group or sweeps.default_group(name, recipe, len(sets))
-    return launcher.launch_many(recipe, sets, name=name or None, group=group_name, changes=changes, reason=reason,
-                                request_id=key)
+    labels = launcher.RunLabels(name=name or None, group=group_name, changes=changes, reason=reason)
+    return launcher.launch_many(recipe, sets, labels=labels, request_id=key)
+
+
+# -- the page's form state -------------------------------------------------------------------------------
+# The form's session-state keys besides the config fields (FormState.key) and the widgets of OPTIONS.
+NONCE, BASE, BASE_RECIPE, CLONE, ERRORS, RESULT = (
+    "launch_nonce", "launch_base", "launch_base_recipe", "launch_clone", "launch_errors", "launch_result")
+# The widgets beside the config fields (labels, seeds and sweep) by session-state key, with their defaults.
+OPTIONS = {"launch_name": "", "launch_group": "", "launch_changes": "", "launch_reason": "", "launch_seeds": 1,
+           "launch_sweep": "", "launch_kind": "grid", "launch_trials": 8, "launch_objective": "val/top1",
+           "launch_direction": "maximize"}
+
+
+def recipe_help() -> str:
+    return "; ".join(f"{r.name}: {r.description}" for r in list_recipes())
+
+
+def clone_choices(store: Store, recipe: str, limit: int = 200) -> dict[str, str]:
+    """The runs of ``recipe`` the form can start from, newest first: id -> label; "" stands for the defaults."""
+    clones, _ = queries.find_runs(store, metrics=[], recipe=[recipe], limit=limit)
+    return {"": "— defaults —", **{r: f"{n} ({r[-6:]}, {s})" for r, n, s in
+                                  zip(clones["id"], clones["name"], clones["status"])}}
+
+
+def widget_of(spec: FieldSpec) -> str:
+    """How a field is entered: "check" (a flag), "choice" (a fixed set of values) or "text" (parsed)."""
+    if spec.kinds == (bool,):
+        return "check"
+    return "choice" if spec.choices else "text"
+
+
+def choices_of(spec: FieldSpec) -> list[str]:
+    return [as_text(c) for c in spec.choices or ()]
+
+
+def field_help(spec: FieldSpec) -> str:
+    """The field's help with its range and default."""
+    bounds = f" (range {spec.min} to {spec.max})" if spec.min is not None or spec.max is not None else ""
+    return f"{spec.help}{bounds}. Default: {as_text(spec.default) or 'none'}."
+
+
+def queue_place(row: Mapping[str, Any]) -> str:
+    """Where a queue entry stands: its position and priority while queued, else its slot."""
+    return f"#{row['position']} (priority {row['priority']})" if row["state"] == "queued" else str(row["slot"])
+
+
+class FormState:
+    """The Launch form kept in a dict-like session state (Streamlit's, or a plain dict in tests): the values it
+    starts from (defaults or a cloned run's config), the field texts, what changed, and the launch result.
+
+    Config fields live under ``key(field)``; booleans as booleans, every other value as the text the field
+    shows (read back by the config's own parser).
+    """
+
+    def __init__(self, state: MutableMapping[str, Any], recipe: str, store: Store) -> None:
+        self.state, self.recipe, self.store = state, recipe, store
+        state.setdefault(NONCE, uuid.uuid4().hex)
+        for key, value in OPTIONS.items():
+            state.setdefault(key, value)
+
+    def key(self, name: str) -> str:
+        return f"cfg_{self.recipe}_{name}"
+
+    def follow_recipe(self) -> None:
+        """Start from the defaults (or the chosen clone) when the recipe is new to the form."""
+        if self.state.get(BASE_RECIPE) != self.recipe:
+            self.state[BASE_RECIPE] = self.recipe
+            self.load_clone()
+
+    def load_clone(self) -> None:
+        """Fill the fields with the chosen run's config (or the recipe's defaults)."""
+        run_id = self.state.get(CLONE) or ""
+        config = json.loads(queries.runs_meta(self.store, [run_id])["config"].iloc[0]) if run_id else None
+        base = self.state[BASE] = defaults(self.recipe, config)
+        for spec in fields(self.recipe):
+            value = base[spec.name]
+            self.state[self.key(spec.name)] = value if widget_of(spec) == "check" else as_text(value)
+
+    @property
+    def base(self) -> dict[str, Any]:
+        return self.state[BASE]
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """The last launch's error per field."""
+        return self.state.get(ERRORS, {})
+
+    @property
+    def result(self) -> tuple[str, str] | None:
+        """The last launch's outcome: ("success" or "error", message); None before any."""
+        return self.state.get(RESULT)
+
+    def values(self) -> dict[str, Any]:
+        """What the fields hold now, by field name."""
+        return {spec.name: self.state.get(self.key(spec.name)) for spec in fields(self.recipe)}
+
+    def label(self, spec: FieldSpec) -> str:
+        """The field's label, marked ● when its value differs from the clone's (or the default)."""
+        differs = as_text(self.state.get(self.key(spec.name))) != as_text(self.base.get(spec.name))
+        return spec.name + (" ●" if differs else "")
+
+    def changes_text(self) -> str:
+        """'Changed: `key` old → new, ...' against the clone (or the defaults); "" when nothing changed."""
+        changes = changed(self.recipe, self.values(), self.base)
+        if not changes:
+            return ""
+        return "Changed: " + ", ".join(f"`{k}` {as_text(a)} → {as_text(b)}" for k, (a, b) in changes.items())
+
+    def launch(self) -> None:
+        """The launch button: check every field, and queue only when all are valid; the result is kept."""
+        form = self.values()
+        checked = check(self.recipe, form)
+        self.state[ERRORS] = checked.errors
+        if not checked.ok:
+            self.state[RESULT] = ("error", checked.general or "Fix the fields marked in red, then launch again.")
+            return
+        ss = self.state
+        try:
+            launched = submit(
+                self.recipe, form, name=ss["launch_name"], group=ss["launch_group"], changes=ss["launch_changes"],
+                reason=ss["launch_reason"], seeds=int(ss["launch_seeds"]), sweep_text=ss["launch_sweep"],
+                kind=ss["launch_kind"], trials=int(ss["launch_trials"]), objective=ss["launch_objective"],
+                direction=ss["launch_direction"], nonce=ss[NONCE])
+        except ValueError as exc:  # config, dataset and sweep errors carry a message saying what to fix
+            self.state[RESULT] = ("error", str(exc))
+            return
+        ids = [launched] if isinstance(launched, str) else launched
+        self.state[RESULT] = ("success", f"Queued {len(ids)}: " + ", ".join(f"`{i}`" for i in ids))
+
+    def launch_again(self) -> None:
+        """A second, separate launch of the same form (a double click of Launch launches once)."""
+        self.state[NONCE] = uuid.uuid4().hex
+        self.launch()

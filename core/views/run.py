@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from dataclasses import dataclass, field
@@ -14,8 +15,16 @@ from core.evaluation import diagnostics
 from core.runfolder import status as runstatus
 from core.store import Store, queries
 
-CURVE_METRICS = ("train/loss", "val/loss", "train/top1", "val/top1", "train/top5", "val/top5", "train/make_acc",
-                 "val/make_acc", "val/make_head_acc", "val/head_agreement", "train/lr", "val/mAP", "val/rank1")
+# The Run page's charts: a title and the metrics drawn on it.
+CURVE_GROUPS = (("Loss", ("train/loss", "val/loss")), ("Top-1", ("train/top1", "val/top1")),
+                ("Top-5", ("train/top5", "val/top5")),
+                ("Make accuracy", ("train/make_acc", "val/make_acc", "val/make_head_acc", "val/head_agreement")),
+                ("Learning rate", ("train/lr",)), ("mAP / rank-1", ("val/mAP", "val/rank1")))
+CURVE_METRICS = tuple(m for _, names in CURVE_GROUPS for m in names)
+# The most confused pairs the classify recipe logs, by confusion level.
+TOP_CONFUSED = {"model": "test/top_confused", "make": "test/top_confused_make"}
+# The predictions table's columns of truth and prediction, by confusion level.
+_PREDICTION_COLUMNS = {"model": ("truth", "pred"), "make": ("truth_make", "pred_make")}
 _DIAGNOSED = ("train/loss", "val/loss", "train/top1", "val/top1", "val/head_agreement", "val/mAP")
 
 
@@ -90,8 +99,44 @@ def badges(store: Store, run_ids: list[str]) -> dict[str, str]:
     return out
 
 
+def run_choices(store: Store, current: str | None, limit: int = 200) -> tuple[list[str], dict[str, str]]:
+    """The Run page's picker: the recent runs' ids (``current`` first when it is an older run) and their labels.
+
+    No status in the label: the live header refreshes it, the picker is drawn once per page run.
+    """
+    recent, _ = queries.find_runs(store, metrics=[], limit=limit)
+    labels = dict(zip(recent["id"], recent["name"] + " · " + recent["id"].str[-6:]))
+    choices = list(labels) if current in labels or current is None else [current, *labels]
+    return choices, labels
+
+
+def header_metrics(view: RunOverview) -> list[tuple[str, str, str | None]]:
+    """The Run page's headline numbers: label, value and help of status, recipe, group and ETA."""
+    return [
+        ("Status", "stale" if view.stale else view.status,
+         "stale: the process is alive but has not reported progress for a minute"),
+        ("Recipe", view.recipe, None),
+        ("Group", view.group or "—", None),
+        ("ETA", str(dt.timedelta(seconds=round(view.eta_s))) if view.eta_s else "—", None),
+    ]
+
+
 def curves(store: Store, run_id: str) -> pd.DataFrame:
     return queries.curves_many(store, [run_id], list(CURVE_METRICS))
+
+
+def curve_charts(store: Store, run_id: str) -> list[tuple[str, pd.DataFrame]]:
+    """The run's charts that have points: title and points (name, step, value, with ``series`` = name)."""
+    points = curves(store, run_id)
+    points["series"] = points["name"]
+    charts = [(title, points[points["name"].isin(names)]) for title, names in CURVE_GROUPS]
+    return [(title, part) for title, part in charts if not part.empty]
+
+
+def results_table(store: Store, run_id: str) -> pd.DataFrame:
+    """The last value of each test/ metric: columns name, last_value."""
+    finals = queries.final_metrics(store, [run_id])
+    return finals[finals["name"].str.startswith("test/")][["name", "last_value"]]
 
 
 def per_make(store: Store, run_id: str) -> pd.DataFrame:
@@ -107,9 +152,37 @@ def confusion(store: Store, run_id: str, level: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def class_names(cells: pd.DataFrame) -> list[str]:
+    """The classes of confusion cells, sorted: the heatmap's axes."""
+    return sorted(set(cells["truth"]) | set(cells["predicted"]))
+
+
+def confused_pairs(store: Store, run_id: str, level: str, limit: int = 15) -> pd.DataFrame:
+    """The most confused pairs at ``level`` as the run logged them (truth, predicted, count, share_of_truth),
+    most frequent first."""
+    rows = queries.run_table(store, run_id, TOP_CONFUSED[level])
+    return pd.DataFrame(rows, columns=["truth", "predicted", "count", "share_of_truth"]).head(limit)
+
+
 def predictions(store: Store, run_id: str) -> pd.DataFrame:
     """The test predictions table (image, truth, pred, correct, top5)."""
     return pd.DataFrame(queries.run_table(store, run_id, "test/predictions"))
+
+
+def pair_images(preds: pd.DataFrame, level: str, truth: str, predicted: str,
+                limit: int = 12) -> tuple[list[str], list[str]]:
+    """The test images whose truth is ``truth`` and prediction ``predicted`` at ``level``: paths and captions."""
+    truth_column, pred_column = _PREDICTION_COLUMNS[level]
+    if truth_column not in preds:
+        return [], []
+    hits = preds[(preds[truth_column] == truth) & (preds[pred_column] == predicted)].head(limit)
+    return hits["image"].tolist(), [f"{t} → {p}" for t, p in zip(hits[truth_column], hits[pred_column])]
+
+
+def prediction_sample(preds: pd.DataFrame, show: str, limit: int = 200) -> pd.DataFrame:
+    """The first ``limit`` predictions: the misclassified ones (``show`` "misclassified") or all."""
+    sample = preds[~preds["correct"].astype(bool)] if show == "misclassified" else preds
+    return sample.head(limit)
 
 
 def console_tail(store: Store, run_id: str, lines: int = 60) -> str:

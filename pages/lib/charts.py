@@ -14,7 +14,8 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 def curves_figure(points: pd.DataFrame, x: str, label: dict[str, str], title: str, log_y: bool = False) -> go.Figure:
     """One line per series (column ``series``) of points with columns x, value."""
     fig = go.Figure()
-    for i, (series, g) in enumerate(points.groupby("series", sort=False)):
+    for i, series in enumerate(points["series"].unique()):  # in order of appearance
+        g = points[points["series"] == series]
         fig.add_trace(go.Scatter(x=g[x], y=g["value"], mode="lines+markers" if len(g) < 40 else "lines",
                                  name=label.get(series, series), line={"color": PALETTE[i % len(PALETTE)]}))
     return _layout(fig, title, x, log_y)
@@ -23,7 +24,8 @@ def curves_figure(points: pd.DataFrame, x: str, label: dict[str, str], title: st
 def bands_figure(bands: pd.DataFrame, title: str) -> go.Figure:
     """Mean line with a ±1 std band per group (columns group, step, mean, std, count)."""
     fig = go.Figure()
-    for i, (group, g) in enumerate(bands.groupby("group", sort=False)):
+    for i, group in enumerate(bands["group"].unique()):  # in order of appearance
+        g = bands[bands["group"] == group]
         color = PALETTE[i % len(PALETTE)]
         upper, lower = g["mean"] + g["std"], g["mean"] - g["std"]
         fig.add_trace(go.Scatter(x=pd.concat([g["step"], g["step"][::-1]]), y=pd.concat([upper, lower[::-1]]),

@@ -44,6 +44,14 @@ def store() -> Store | None:
 _last_sync: dict[object, float] = {}  # per server process, like the cached store itself
 
 
+def store_or_stop() -> Store:
+    """The index for a page's top level; when it is unavailable the page stops there (the message is shown)."""
+    index = store()
+    if index is None:
+        st.stop()
+    return index
+
+
 def show_error(action: Callable[..., object], *args: object) -> None:
     """Run a button's action; show its error as a toast (the message says what to do), never a traceback."""
     try:

@@ -1,0 +1,70 @@
+"""Experiment-log reports: one markdown section per run in creation order with its epochs, results, per-make
+table and notes (as the users' own logs read), and the CSV summary with one row per run."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core import tracking
+from core.store import Store
+from core.views import reports
+from core.views import run as runview
+
+
+@pytest.fixture
+def store(runs_root: Path) -> Iterator[Store]:
+    with Store(runs_root, in_memory=True) as index:
+        yield index
+
+
+def _runs(root: Path) -> list[str]:
+    with tracking.start(name="baseline", group="heads", changes="none, the baseline", reason="a reference",
+                        runs_dir=root) as first:
+        first.log({"train/loss": 2.0, "val/top1": 0.25}, step=1)
+        first.log({"train/loss": 1.0, "val/top1": 0.5}, step=2)
+        first.log({"test/top1": 0.5, "test/other": 7.0}, step=2)
+        first.log_table("test/per_make", [{"make": "audi", "correct": 3, "total": 4, "accuracy": 0.75}])
+    with tracking.start(name="bare", runs_dir=root) as second:
+        second.log({"test/make_acc": 0.9}, step=1)
+    return [first.id, second.id]
+
+
+def test_markdown_has_a_section_per_run_in_creation_order(store: Store, runs_root: Path) -> None:
+    first, second = _runs(runs_root)
+    store.sync()
+    runview.save_notes(store, first, "try a wider head next")
+    store.sync()
+    text = reports.markdown_report(store, [second, first])
+    assert text.startswith("# Experiment Log\n") and text.endswith("---\n")
+    assert text.index("## Experiment: baseline") < text.index("## Experiment: bare")
+    baseline = text[text.index("## Experiment: baseline"):text.index("## Experiment: bare")]
+    assert f"**Run:** `{first}` · status succeeded · recipe script · group heads" in baseline
+    assert "### Changes\nnone, the baseline\n\n### Reason\na reference" in baseline
+    assert "- Epoch 1: train_loss=2.0000, val_top1=0.2500\n- Epoch 2: train_loss=1.0000, val_top1=0.5000\n" in baseline
+    assert "- test/top1 = 0.5000" in baseline and "test/other" not in baseline  # only the result metrics
+    assert "| audi | 3 | 4 | 0.7500 |" in baseline
+    assert "### Notes\ntry a wider head next" in baseline
+
+
+def test_markdown_says_what_a_bare_run_did_not_record(store: Store, runs_root: Path) -> None:
+    _, second = _runs(runs_root)
+    store.sync()
+    text = reports.markdown_report(store, [second])
+    assert "### Changes\nNone recorded" in text and "### Reason\nNone recorded" in text
+    assert "No per-epoch metrics logged." in text and "- test/make_acc = 0.9000" in text
+    assert "| make |" not in text and "group -" in text
+
+
+def test_csv_has_a_row_per_run_with_every_metric(store: Store, runs_root: Path) -> None:
+    first, second = _runs(runs_root)
+    store.sync()
+    rows = list(csv.reader(io.StringIO(reports.csv_report(store, [second, first]))))
+    assert rows[0] == ["id", "name", "group", "status", "recipe", "test/make_acc", "test/other", "test/top1",
+                       "train/loss", "val/top1"]
+    assert rows[1] == [second, "bare", "", "succeeded", "script", "0.9", "", "", "", ""]
+    assert rows[2] == [first, "baseline", "heads", "succeeded", "script", "", "7.0", "0.5", "1.0", "0.5"]
