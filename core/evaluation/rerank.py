@@ -32,13 +32,13 @@ class _Blocks:
     def rows(self, start: int, stop: int) -> torch.Tensor:
         """Rows [start, stop) of the normalised matrix (float32), i.e. columns of the squared one."""
         nq = self.n_query
-        top = torch.cat([self.q_q.T, self.q_g], dim=1)  # rows of full^T for the queries
-        bottom = torch.cat([self.q_g.T, self.g_g.T], dim=1)
         parts = []
-        if start < nq:
-            parts.append(top[start : min(stop, nq)])
-        if stop > nq:
-            parts.append(bottom[max(start - nq, 0) : stop - nq])
+        if start < nq:  # rows of full^T for queries: [q_q^T | q_g]
+            a, b = start, min(stop, nq)
+            parts.append(torch.cat([self.q_q[:, a:b].T, self.q_g[a:b]], dim=1))
+        if stop > nq:  # for gallery images: [q_g^T | g_g^T]
+            a, b = max(start - nq, 0), stop - nq
+            parts.append(torch.cat([self.q_g[:, a:b].T, self.g_g[:, a:b].T], dim=1))
         block = torch.cat(parts).to(torch.float32) ** 2
         return block / block.max(dim=1, keepdim=True).values
 

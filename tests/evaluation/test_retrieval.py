@@ -92,3 +92,34 @@ def test_flips_and_query_expansion_return_unit_vectors() -> None:
     idx = (q @ g.T).topk(3, dim=1).indices
     by_hand = torch.nn.functional.normalize(q + g[idx].sum(1), dim=1)  # alpha 0: plain average
     assert torch.allclose(query_expansion(emb[:5], emb[5:], top_k=3), by_hand, atol=1e-6)
+
+
+def test_equal_distances_rank_in_gallery_order_as_a_stable_sort() -> None:
+    dist = np.array([[0.5, 0.5, 0.5, 0.2]], dtype=np.float32)
+    ql, gl = np.array([1]), np.array([2, 1, 2, 1])
+    assert average_precisions(dist, ql, gl)[0] == pytest.approx(average_precisions_loop(dist, ql, gl)[0])
+
+
+def test_the_gpu_ranking_equals_the_cpu_ranking() -> None:
+    from core.evaluation.retrieval import _ranks_numpy, _ranks_torch
+
+    emb, labels = _embedded(120, 9, 6)
+    dist = pairwise_distances(emb[:30], emb[30:]).round(decimals=1)  # many ties on purpose
+    match = torch.from_numpy(labels[30:])[None, :] == torch.from_numpy(labels[:30])[:, None]
+    (cpu_ranks, cpu_n), (torch_ranks, torch_n) = _ranks_numpy(dist, match), _ranks_torch(dist, match)
+    valid = torch.arange(cpu_ranks.shape[1])[None, :] < cpu_n[:, None]
+    assert torch.equal(cpu_n, torch_n) and torch.equal(cpu_ranks[valid], torch_ranks[valid])
+
+
+def test_leave_one_out_protocol_skips_self_and_single_images() -> None:
+    emb, labels = _embedded(60, 8, 7)
+    labels[0] = 99  # an identity with a single image: not a query
+    dist = pairwise_distances(emb, emb).numpy()
+    aps = average_precisions(dist, labels, labels, exclude_self=True)
+    assert math.isnan(aps[0])
+    for i in (1, 17, 42):
+        others = np.arange(60) != i
+        expected = average_precisions_loop(dist[i : i + 1, others], labels[i : i + 1], labels[others])[0]
+        assert aps[i] == pytest.approx(expected)
+    expected_map = np.nanmean(aps)
+    assert mean_average_precision(dist, labels, labels, exclude_self=True) == pytest.approx(expected_map)
