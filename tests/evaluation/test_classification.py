@@ -33,8 +33,8 @@ from core.evaluation.classification import (
     topk_indices,
 )
 from core.evaluation.confusion import confusion_matrix, make_confusion, top_confused_pairs
+from tests.conftest import REPO as REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 FAST = settings(max_examples=60, deadline=None)
 
 

@@ -22,8 +22,7 @@ from hypothesis import strategies as st
 from core import tracking
 from core.runfolder import metricslog
 from core.store import Store, queries
-
-from .conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli
 
 
 def _log_sample_run(group: str = "g") -> tuple[str, dict[str, list[list[float]]]]:
