@@ -93,3 +93,17 @@ def _varied_keys(configs: list[Mapping[str, Any]]) -> list[str]:
 
 def _describe(config: Mapping[str, Any], keys: list[str]) -> str:
     return ", ".join(f"{k}={config.get(k)}" for k in keys[:3]) or "no config"
+
+
+def divergence_rate(values_at_epoch: Sequence[float | None], below: float) -> float:
+    """The share of seeds that diverged: below ``below`` at the chosen epoch (as the re-ID log's "divergence rate
+    below 0.75 mAP at epoch 20"), a NaN value or a seed that never reached that epoch counting as diverged.
+
+    Args:
+        values_at_epoch: each seed's value of the metric at the chosen epoch (None when not logged).
+        below: the threshold, in the metric's own scale.
+    """
+    if not values_at_epoch:
+        return math.nan
+    failed = [v is None or not math.isfinite(v) or v < below for v in values_at_epoch]
+    return sum(failed) / len(failed)

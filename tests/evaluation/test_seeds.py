@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from core.evaluation.seeds import group_runs, seed_groups, summarize_seeds
@@ -34,3 +36,12 @@ def test_summary_of_seeds_matches_a_hand_computation() -> None:
     assert summary["std"] == pytest.approx(0.02)
     assert summary["sem"] == pytest.approx(0.02 / 3**0.5)
     assert summary["n"] == 3
+
+
+def test_divergence_rate_as_the_log_defines_it() -> None:
+    from core.evaluation.seeds import divergence_rate
+
+    sgd = [0.80, 0.61, 0.55, 0.70, math.nan]  # LBE08-like: 4 of 5 below 0.75 at epoch 20 (one NaN)
+    assert divergence_rate(sgd, below=0.75) == pytest.approx(0.8)
+    assert divergence_rate([0.88, 0.87, None], below=0.75) == pytest.approx(1 / 3)  # never reached the epoch
+    assert math.isnan(divergence_rate([], below=0.75))
