@@ -7,8 +7,8 @@
 
 A run writes only to its folder (never to the index: DuckDB allows one process per database). Each
 ``log`` is one ``write`` of whole lines to the OS; the file is synced to disk at least once a second while
-logging, on ``sync()`` and at ``finish()``. Only the standard library and numpy are imported here, so
-logging stays cheap for any script.
+logging, on ``sync()`` and at ``finish()``. Only the standard library is imported here (numpy and torch scalars
+are logged without importing them), so logging stays cheap for any script.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from core import runfolder
+from core import provenance, runfolder
+from core.evaluation import semantics
 from core.runfolder import metricslog
 from core.runfolder import status as runstatus
 from core.runfolder.labels import RunLabels
@@ -29,6 +30,7 @@ from core.runfolder.paths import runs_dir as default_runs_dir
 
 SYNC_INTERVAL_S = 1.0
 LAUNCHED_RUN_ENV = "EXPLORER_RUN_ID"  # set by the launcher: start() then logs into that run's folder
+THREADS_ENV = "EXPLORER_THREADS"  # set by the launcher: the CPU threads (cores) the run's slot owns
 _ATTACHABLE = frozenset({"new", "queued", "starting", "running"}) | runstatus.RESUMABLE
 
 
@@ -47,8 +49,12 @@ def start(
     changes: str = "",
     reason: str = "",
     runs_dir: str | os.PathLike[str] | None = None,
+    all_ranks: bool = False,
 ) -> Run:
     """Create a run folder and return the open run (status ``running``).
+
+    Under ``torchrun`` / DistributedDataParallel only rank 0 logs: other ranks get a run that does nothing
+    (``all_ranks=True`` gives every rank a run of its own).
 
     Args:
         name: a label shown in the UI (never used as a path); defaults to the run id.
@@ -57,9 +63,22 @@ def start(
         recipe: the training program ("classify", "reid"; "script" for any other script).
         tags, notes, changes, reason: free text the experiment log shows ("Changes", "Reason").
         runs_dir: the folder of run folders; default EXPLORER_RUNS_DIR or runs/.
+        all_ranks: log from every process of a distributed job, not only rank 0.
     """
     labels = RunLabels(name=name, group=group, changes=changes, reason=reason, tags=tuple(tags))
+    if not all_ranks and process_rank() != 0:
+        return NoOpRun(process_rank())  # type: ignore[return-value]
     return start_labelled(labels, config, recipe=recipe, notes=notes, runs_dir=runs_dir)
+
+
+def process_rank() -> int:
+    """This process's rank in a distributed job (RANK, else LOCAL_RANK, as torchrun sets them); 0 otherwise."""
+    for name in ("RANK", "LOCAL_RANK"):
+        try:
+            return int(os.environ[name])
+        except (KeyError, ValueError):
+            continue
+    return 0
 
 
 def start_labelled(
@@ -76,6 +95,19 @@ def start_labelled(
     if launched and runfolder.is_run_id(launched) and (root / launched).is_dir():
         return _attach_launched(root / launched, labels, config)
     return Run(create_run_folder(root, labels, config=config, recipe=recipe, notes=notes))
+
+
+def slot_threads() -> int | None:
+    """The CPU threads a launched run may use (its slot's share of the cores); None outside the launcher.
+
+    Use it for your own thread pools and data loaders, e.g. ``torch.set_num_threads(tracking.slot_threads() or
+    torch.get_num_threads())``; the launcher already sets OMP_NUM_THREADS and MKL_NUM_THREADS to it.
+    """
+    try:
+        value = int(os.environ.get(THREADS_ENV, ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
 
 
 def create_run_folder(
@@ -102,7 +134,12 @@ def create_run_folder(
         "reason": labels.reason,
     }
     runfolder.write_json_atomic(run_dir / runfolder.CONFIG_FILE, config or {})
-    runfolder.write_json_atomic(run_dir / runfolder.META_FILE, meta)
+    if provenance.enabled():
+        record, diff = provenance.capture()
+        runfolder.write_json_atomic(run_dir / provenance.PROVENANCE_FILE, record)
+        if diff:
+            (run_dir / provenance.DIFF_FILE).write_text(diff, encoding="utf-8")
+    runfolder.write_json_atomic(run_dir / runfolder.META_FILE, meta)  # last: a folder with meta is a run
     return run_dir
 
 
@@ -168,6 +205,29 @@ class Run:
             self._dirty = True
             self._step = max(self._step, step)
         self.heartbeat()
+
+    def define_metric(self, name: str, goal: str | None = None, scale: str | None = None) -> None:
+        """Say how to read a metric, as W&B's ``define_metric`` does: ``goal`` "max" (higher is better) or "min",
+        ``scale`` "fraction" (0-1), "percent" (0-100) or "unbounded". What is not given is inferred from the name
+        and the values logged; a later call for the same name changes only what it gives.
+
+        Raises:
+            MetricError: a name that cannot be a metric name.
+            ValueError: an unknown goal or scale (the message lists the known ones).
+        """
+        record = semantics.check_definition(metricslog.check_name(name), goal, scale)
+        path = self.dir / semantics.DEFS_FILE
+        with self._lock:  # read-merge-write: two threads of one run must not drop each other's definitions
+            defs = runfolder.read_json(path, {}) or {}
+            defs[name] = {**(defs.get(name) or {}), **record}
+            runfolder.write_json_atomic(path, defs)
+
+    def update_config(self, values: dict[str, Any]) -> None:
+        """Add or change config keys (hyperparameters known only after the start, as W&B's config.update)."""
+        path = self.dir / runfolder.CONFIG_FILE
+        with self._lock:
+            config = runfolder.read_json(path, {}) or {}
+            runfolder.write_json_atomic(path, runfolder.sanitize_json({**config, **values}))
 
     def heartbeat(self) -> None:
         """Tell watchers the training is making progress (log, sync and set_progress do it too).
@@ -274,3 +334,33 @@ def _to_step(step: object) -> int:
     if value != step:
         raise metricslog.MetricError(f"step {step!r} must be a whole number")
     return value
+
+
+class NoOpRun:
+    """The run of a process that does not log (a rank other than 0 of a distributed job): every call does
+    nothing, files asked for go to a scratch folder, so the training code needs no rank checks of its own."""
+
+    def __init__(self, rank: int) -> None:
+        import tempfile
+
+        self.id = f"rank-{rank}-not-logging"
+        self.dir = Path(tempfile.mkdtemp(prefix="explorer-rank-"))
+
+    def artifact_path(self, name: str) -> Path:
+        path = self.dir / runfolder.safe_relative(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def log_file(self, source: str | os.PathLike[str], name: str | None = None) -> Path:
+        return self.artifact_path(name or Path(source).name)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: None  # log, log_table, define_metric, sync, finish, ...
+
+    def __enter__(self) -> NoOpRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None

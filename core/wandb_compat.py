@@ -37,8 +37,8 @@ def _unsupported(what: str) -> UnsupportedError:
 class Config(Mapping[str, Any]):
     """``wandb.config``: attribute and dict access; every change is written to the run's config.json."""
 
-    def __init__(self, run_dir: Path | None = None, values: Mapping[str, Any] | None = None) -> None:
-        object.__setattr__(self, "_dir", run_dir)
+    def __init__(self, run: tracking.Run | None = None, values: Mapping[str, Any] | None = None) -> None:
+        object.__setattr__(self, "_run", run)
         object.__setattr__(self, "_values", dict(values or {}))
 
     def update(self, values: Mapping[str, Any] | None = None, allow_val_change: bool = True, **more: Any) -> None:
@@ -70,8 +70,8 @@ class Config(Mapping[str, Any]):
         return dict(self._values)
 
     def _write(self) -> None:
-        if self._dir is not None:
-            runfolder.write_json_atomic(self._dir / runfolder.CONFIG_FILE, runfolder.sanitize_json(self._values))
+        if self._run is not None:
+            self._run.update_config(self._values)
 
 
 class Table:
@@ -293,7 +293,7 @@ def init(**kwargs: Any) -> Run:
     else:
         opened = tracking.start(name=kwargs.get("name"), group=kwargs.get("group"), config=values, tags=tags,
                                 notes=kwargs.get("notes") or "", runs_dir=kwargs.get("dir"))  # fmt: skip
-    config = Config(opened.dir if opened else None, values)
+    config = Config(opened, values)
     run = Run(opened, config, project)
     run.summary = summary = _Summary(run)
     return run

@@ -20,6 +20,7 @@ def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "runs"
     root.mkdir()
     monkeypatch.setenv("EXPLORER_RUNS_DIR", str(root))
+    monkeypatch.setenv("EXPLORER_PROVENANCE", "0")  # git and nvidia-smi probes at each start: tests/test_provenance.py
     return root
 
 

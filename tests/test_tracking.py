@@ -109,3 +109,48 @@ def test_the_keyword_api_and_the_labels_write_the_same_meta(runs_root: Path) -> 
     assert [{k: v for k, v in m.items() if k not in ("id", "created")} for m in metas] == [
         {"name": "n", "group": "g", "recipe": "classify", "tags": ["a", "b"], "notes": "x", "changes": "c",
          "reason": "r"}] * 2
+
+
+def test_define_metric_stores_goal_and_scale_merged_with_earlier_definitions(runs_root: Path) -> None:
+    from core.evaluation import semantics
+
+    with tracking.start() as run:
+        run.define_metric("test/KL", goal="min")
+        run.define_metric("test/top1", scale="percent")
+        run.define_metric("test/KL", scale="unbounded")  # adds the scale, keeps the goal
+        with pytest.raises(ValueError, match=r"'max'.*'min'"):
+            run.define_metric("test/KL", goal="down")
+        with pytest.raises(ValueError, match="fraction, percent, unbounded"):
+            run.define_metric("test/top1", scale="ratio")
+        with pytest.raises(metricslog.MetricError):
+            run.define_metric("")
+        run.log({"test/KL": 0.3, "test/top1": 0.5})  # 0.5 alone would read as a fraction
+    defs = json.loads((run.dir / semantics.DEFS_FILE).read_text())
+    assert defs == {"test/KL": {"goal": "min", "scale": "unbounded"}, "test/top1": {"scale": "percent"}}
+    assert semantics.resolve("test/top1", [0.5], defs["test/top1"]).format(0.5) == "0.50%"
+    assert semantics.resolve("test/KL", [0.3], defs["test/KL"]).goal == "min"
+
+
+def test_define_metric_survives_a_reattach(runs_root: Path) -> None:
+    from core.evaluation import semantics
+
+    run = tracking.start()
+    run.define_metric("val/err", goal="min")
+    run.finish("crashed")
+    again = tracking.attach(run.id)
+    again.define_metric("val/acc", goal="max", scale="fraction")
+    again.finish()
+    defs = json.loads((run.dir / semantics.DEFS_FILE).read_text())
+    assert defs == {"val/err": {"goal": "min"}, "val/acc": {"goal": "max", "scale": "fraction"}}
+
+
+def test_importing_tracking_loads_no_heavy_library() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    heavy = ["numpy", "pandas", "torch", "duckdb"]
+    code = f"import sys; from core import tracking; print(sorted(set({heavy!r}) & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
