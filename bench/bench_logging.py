@@ -1,4 +1,5 @@
-"""Benchmark of one logging call of 5 scalars: ours (core.tracking) against wandb, MLflow, TensorBoard and Aim.
+"""Benchmark of one logging call of 5 scalars: ours (core.tracking, and the W&B-style core.wandb_compat) against
+trackio, wandb, MLflow, TensorBoard and Aim.
 
 Every tracker runs in a child process of its own (its threads and services never slow another one), logs
 to a fresh temporary folder, offline, N calls per repeat; the table shows the median of the repeats and the
@@ -36,6 +37,21 @@ def open_ours(tmp: Path) -> Opened:
 
     run = tracking.start(name="bench", runs_dir=tmp)
     return run.log, run.finish
+
+
+def open_ours_wandb_style(tmp: Path) -> Opened:
+    from core import wandb_compat as wandb
+
+    wandb.init(name="bench", dir=str(tmp))
+    return wandb.log, wandb.finish
+
+
+def open_trackio(tmp: Path) -> Opened:
+    os.environ["TRACKIO_DIR"] = str(tmp)  # its SQLite files go to the bench's temporary folder, not ~/.cache
+    import trackio
+
+    trackio.init(project="bench", name="bench")
+    return trackio.log, trackio.finish
 
 
 def open_wandb(tmp: Path) -> Opened:
@@ -101,6 +117,20 @@ TRACKERS = {
             open_ours,
             300_000,
             "each call is one write() (in the OS, survives a crash of the script); fsync each second and in finish()",
+        ),
+        Tracker(
+            "ours, W&B-style (core.wandb_compat)",
+            "",
+            open_ours_wandb_style,
+            300_000,
+            "the same as core.tracking: wandb.log(dict, step=) is one core.tracking log call",
+        ),
+        Tracker(
+            "trackio",
+            "trackio",
+            open_trackio,
+            20_000,
+            "queued in the script's memory and written to SQLite by a background thread; finish() flushes it",
         ),
         Tracker(
             "wandb offline",
@@ -234,17 +264,17 @@ def print_report(rows: list[list[str]], per_call: dict[str, float], repeats: int
     print("\nWhat is durable when a call returns, and what finish() adds:")
     for name in per_call:
         print(f"- {name}: {TRACKERS[name].durability}")
-    ours_name = next(iter(TRACKERS))
-    ours = per_call[ours_name]
-    peers = {k: v for k, v in per_call.items() if k != ours_name}
-    print(f"\ntarget ours <= 10 µs/call: {ours:.1f} µs -> {'met' if ours <= 10 else 'NOT met'}")
-    if peers:
-        fastest = min(peers, key=peers.get)
-        ratio = peers[fastest] / ours
-        print(
-            f"target >= 10x cheaper than the fastest peer ({fastest}, {peers[fastest]:.1f} µs): "
-            f"{ratio:.1f}x -> {'met' if ratio >= 10 else 'NOT met'}"
-        )
+    peers = {k: v for k, v in per_call.items() if not k.startswith("ours")}
+    for mine in (k for k in per_call if k.startswith("ours")):
+        ours = per_call[mine]
+        print(f"\n{mine}: target <= 10 µs/call: {ours:.1f} µs -> {'met' if ours <= 10 else 'NOT met'}")
+        if peers:
+            fastest = min(peers, key=peers.get)
+            ratio = peers[fastest] / ours
+            print(
+                f"{mine}: target >= 10x cheaper than the fastest peer ({fastest}, {peers[fastest]:.1f} µs): "
+                f"{ratio:.1f}x -> {'met' if ratio >= 10 else 'NOT met'}"
+            )
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from typing import Any
 from core import runfolder, tracking
 
 SUPPORTED = ("init", "log", "config", "summary", "define_metric", "Table", "Image", "finish", "run")
+_PLAIN = frozenset({float, int})  # values that need no inspection before core.tracking checks them
 _GOALS = {"minimize": "min", "maximize": "max", "min": "min", "max": "max"}
 _INIT_KEYS = {"project", "group", "name", "config", "tags", "notes", "job_type", "dir", "mode", "reinit"}
 
@@ -155,7 +156,7 @@ class Run:
         if step is not None and int(step) != self._step:
             self._flush()
             self._step = int(step)
-        self._pending.update(_flatten(data))
+        self._pending.update(data if all(type(v) in _PLAIN for v in data.values()) else _flatten(data))
         if commit is not False:
             self._flush()
             self._step += 1
@@ -196,6 +197,12 @@ class Run:
         data, self._pending = self._pending, {}
         if not data or self._run is None:
             return
+        if all(type(v) in _PLAIN for v in data.values()):  # the usual call: numbers only, logged as they are
+            if self._globs:
+                self._define_from_globs(data)
+            self._run.log(data, step=self._step)
+            self.summary.update(data)
+            return
         numbers: dict[str, Any] = {}
         for key, value in data.items():
             if isinstance(value, Table):
@@ -206,7 +213,8 @@ class Run:
                 numbers[key] = value
             else:
                 raise _unsupported(f"logging {type(value).__name__} values (key {key!r})")
-        self._define_from_globs(numbers)
+        if self._globs:
+            self._define_from_globs(numbers)
         if numbers:
             self._run.log(numbers, step=self._step)
             self.summary.update(numbers)
@@ -249,7 +257,7 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
+        if type(value) is not float and isinstance(value, Mapping):
             out.update(_flatten(value, f"{name}/"))
         else:
             out[name] = value
