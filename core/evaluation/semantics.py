@@ -28,11 +28,11 @@ LOWER_IS_BETTER = frozenset({
     "wer", "cer", "distance", "dist", "gap", "seconds", "time", "latency", "divergence", "ece",
 })  # fmt: skip
 NO_DIRECTION = frozenset({"lr", "epoch", "step", "steps", "p", "gem", "momentum", "temperature", "wd"})
-# Words that make a metric a share: an accuracy, a retrieval rate, an agreement.
+# Words that make a metric a share: an accuracy, a retrieval rate, an agreement; and top-k, rank-k, mAP@k...
 SHARE_WORDS = frozenset({
-    "top1", "top5", "acc", "accuracy", "map", "rank1", "rank5", "rank10", "recall", "precision", "f1",
-    "agreement", "iou", "miou", "dice", "auc", "ap", "ap50", "ap75", "map50", "ap50_95",
+    "acc", "accuracy", "map", "recall", "precision", "f1", "agreement", "iou", "miou", "dice", "auc", "ap",
 })  # fmt: skip
+SHARE_PATTERN = re.compile(r"^(top|rank|map|ap|recall|precision|r|hit|hits|ndcg)\d+$")
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def infer_scale(name: str, values: Iterable[float] = ()) -> Scale:
     """A share (accuracy, mAP, rank-k, agreement...) is ``percent`` when any finite value logged exceeds 1 and
     none exceeds 100, else ``fraction``; any other metric is ``unbounded``."""
     words = name_words(name)
-    if not any(w in SHARE_WORDS for w in words) or infer_goal(name) != "max":
+    if not any(w in SHARE_WORDS or SHARE_PATTERN.match(w) for w in words) or infer_goal(name) != "max":
         return "unbounded"
     finite = [abs(v) for v in values if math.isfinite(v)]
     if finite and max(finite) > 1 + 1e-9:

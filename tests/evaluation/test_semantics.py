@@ -27,6 +27,9 @@ def test_scale_from_the_values_logged() -> None:
     assert infer_scale("val/mAP", [0.71]) == "fraction"
     assert infer_scale("val/loss", [2.3]) == "unbounded"
     assert infer_scale("test/top1", [340.0]) == "unbounded"  # not a share at all
+    assert infer_scale("test/top3", [52.1]) == "percent" and infer_scale("val/rank10", [0.9]) == "fraction"
+    assert infer_scale("val/mAP@5", [0.7]) == "fraction" and infer_scale("test/AP50", [61.0]) == "percent"
+    assert infer_scale("train/gem_p", [3.0]) == "unbounded" and infer_scale("val/epoch", [3.0]) == "unbounded"
 
 
 def test_a_declaration_wins_over_the_name() -> None:
