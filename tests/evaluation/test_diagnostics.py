@@ -415,3 +415,12 @@ def test_seed_spread_thresholds_hold_in_percent() -> None:
     configs = {run: {"lr": 0.1, "seed": i} for i, run in enumerate(wide)}
     (found,) = diagnose_runs(wide, {run: "g" for run in wide}, configs=configs)
     assert "± 3.5 points across 4 seeds of group g" in found.message
+
+
+def test_the_divergence_threshold_is_read_in_the_metrics_own_scale() -> None:
+    final, groups = _optimizer_seeds()
+    percent = {run: {k: v * 100 if k == "val/mAP" else v for k, v in m.items()} for run, m in final.items()}
+    (in_fraction,) = [f for f in find_seed_instability(final, groups, diverged_below=0.75) if "diverged" in f.message]
+    (in_percent,) = [f for f in find_seed_instability(percent, groups, diverged_below=75) if "diverged" in f.message]
+    assert in_percent.runs == in_fraction.runs == ("sgd-s1", "sgd-s2", "sgd-s3", "sgd-s4")
+    assert "val/mAP below 75.0%" in in_percent.message

@@ -140,15 +140,14 @@ def find_seed_instability(
         thresholds: see :class:`Thresholds`.
         configs: run id -> config.
     """
-    final = as_shares(final)
-    if configs is not None:
-        groups = {run: g.label for g in group_runs(dict(groups), configs) if g.seeds for run in g.runs}
     name = metric or next((m for m in MAIN_METRICS if any(m in f for f in final.values())), None)
     if name is None:
         return []
-    members: dict[str, list[str]] = {}
-    for run in final:
-        members.setdefault(groups.get(run) or run, []).append(run)
+    if diverged_below is not None:  # given in the metric's own scale, like the values logged
+        unit = share_units({name: [v for f in final.values() if (v := _value(f, name)) is not None]})[name]
+        diverged_below /= unit
+    final = as_shares(final)
+    members = _seed_members(final, groups, configs)
     diverged = {r for r in final if _diverged(final[r], name, diverged_below)}
     healthy = {
         g: [r for r in rs if r not in diverged and _value(final[r], name) is not None] for g, rs in members.items()
@@ -162,17 +161,32 @@ def find_seed_instability(
     for group, runs in members.items():
         if len(runs) < 2:
             continue
-        bad = [r for r in runs if r in diverged]
-        if bad:
-            criterion = "NaN loss or metric" + ("" if diverged_below is None else f", or {name} < {diverged_below:g}")
-            message = (
-                f"{len(bad)} of {len(runs)} seeds of group {group} diverged ({', '.join(bad)}; {criterion}): a "
-                f"divergence rate of {len(bad) / len(runs):.0%} that the group's mean hides; report it alongside"
-            )
-            findings.append(Finding("seed_instability", "warning", message, runs=tuple(bad), metric=name))
+        findings.append(_divergence_rate(group, name, runs, [r for r in runs if r in diverged], diverged_below))
         values = [float(final[r][name]) for r in healthy[group]]  # all numbers: _value checked them
         findings.append(_spread(group, name, healthy[group], values, means, thresholds))
     return by_severity(findings)
+
+
+def _seed_members(final: Mapping[str, Mapping[str, float]], groups: Mapping[str, str | None],
+                  configs: Mapping[str, Mapping[str, Any]] | None) -> dict[str, list[str]]:  # fmt: skip
+    """Group -> its runs; with configs only real seed groups (core.evaluation.seeds), other runs on their own."""
+    if configs is not None:
+        groups = {run: g.label for g in group_runs(dict(groups), configs) if g.seeds for run in g.runs}
+    members: dict[str, list[str]] = {}
+    for run in final:
+        members.setdefault(groups.get(run) or run, []).append(run)
+    return members
+
+
+def _divergence_rate(group: str, name: str, runs: list[str], bad: list[str], below: float | None) -> Finding | None:
+    if not bad:
+        return None
+    criterion = "NaN loss or metric" + ("" if below is None else f", or {name} below {format_value(name, below)}")
+    message = (
+        f"{len(bad)} of {len(runs)} seeds of group {group} diverged ({', '.join(bad)}; {criterion}): a "
+        f"divergence rate of {len(bad) / len(runs):.0%} that the group's mean hides; report it alongside"
+    )
+    return Finding("seed_instability", "warning", message, runs=tuple(bad), metric=name)
 
 
 def diagnose_runs(
