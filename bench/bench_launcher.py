@@ -1,7 +1,9 @@
-"""Launcher overhead: launch -> first logged record, and slot free -> next queued run started, against the
-same training command started by hand (subprocess.Popen), measured in one run.
+"""The launcher: its overhead (launch -> first logged record, slot free -> next queued run started) against the
+same training command started by hand (subprocess.Popen); two CPU-bound runs on 2 CPU slots against the same
+two one after another on 1 slot (and against both started by hand at once, each with a thread per core); and
+the time to drain 100 queued tiny runs, against the same 100 started by hand one after another.
 
-    .venv/bin/python bench/bench_launcher.py [--repeats 5]
+    .venv/bin/python bench/bench_launcher.py [--repeats 5] [--only overhead|slots|drain]
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -20,8 +23,23 @@ sys.path.insert(0, str(REPO))
 
 from core import launcher, runfolder  # noqa: E402
 from core.launcher import service  # noqa: E402
-from core.runfolder import metricslog
-from core.runfolder import status as runstatus
+from core.runfolder import metricslog  # noqa: E402
+from core.runfolder import status as runstatus  # noqa: E402
+
+# A tiny CPU-bound run: matrix products (numpy's BLAS starts a thread per core unless told otherwise).
+CPU_BOUND = """
+import numpy as np
+from core import tracking
+run = tracking.start(name="cpu-bound")
+a = np.random.default_rng(0).random((384, 384))
+for step in range(1, {steps} + 1):
+    for _ in range(20):
+        a = a @ a
+        a /= np.abs(a).max()
+    run.log({{"train/loss": float(a.mean())}}, step=step)
+run.finish()
+"""
+TINY = "from core import tracking\nwith tracking.start() as run:\n    run.log({'val/top1': 0.5}, step=1)\n"
 
 
 def script(epochs: int, pause: float) -> list[str]:
@@ -84,24 +102,107 @@ def _wait_idle(root: Path) -> None:
         time.sleep(0.05)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+def cpu_bound(steps: int) -> list[str]:
+    return [sys.executable, "-c", CPU_BOUND.format(steps=steps)]
+
+
+def through_slots(root: Path, argv: list[str], n_runs: int, n_slots: int) -> float:
+    """Seconds from queueing ``n_runs`` runs of ``argv`` to the last one ending, with ``n_slots`` CPU slots."""
+    os.environ["EXPLORER_CPU_SLOTS"] = str(n_slots)  # the scheduler started below reads it
+    t0 = time.monotonic()
+    ids = [launcher.launch_command(argv, runs_dir=root, start=False) for _ in range(n_runs)]
+    service.ensure_scheduler(root)
+    for run_id in ids:
+        _wait_status(root / run_id, "succeeded", "failed", "crashed", timeout=600)
+    elapsed = time.monotonic() - t0
+    bad = [r for r in ids if runstatus.current(runstatus.read(root / r)) != "succeeded"]
+    if bad:
+        raise RuntimeError(f"{len(bad)} run(s) did not succeed, e.g. {root / bad[0] / 'console.log'}")
+    _wait_idle(root)
+    return elapsed
+
+
+def by_hand_at_once(root: Path, argv: list[str], n_runs: int) -> float:
+    """Seconds for ``n_runs`` copies of ``argv`` started together by hand (no slots: threads per core each)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    t0 = time.monotonic()
+    procs = [subprocess.Popen(argv, cwd=REPO, env={**env, "EXPLORER_RUNS_DIR": str(root)}) for _ in range(n_runs)]
+    if any(p.wait() for p in procs):
+        raise RuntimeError("a run started by hand failed")
+    return time.monotonic() - t0
+
+
+def by_hand_in_turn(root: Path, argv: list[str], n_runs: int) -> float:
+    t0 = time.monotonic()
+    for _ in range(n_runs):
+        subprocess.run(argv, cwd=REPO, env={**os.environ, "EXPLORER_RUNS_DIR": str(root)}, check=True)
+    return time.monotonic() - t0
+
+
+def bench_overhead(repeats: int) -> None:
     os.environ["EXPLORER_CPU_SLOTS"] = "1"
-    os.environ["PYTHONPATH"] = str(REPO)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        hand = [by_hand(root) for _ in range(args.repeats)]
-        cold = [through_launcher(root) for _ in range(args.repeats)]
-        handover = [slot_handover(root) for _ in range(args.repeats)]
+        hand = [by_hand(root) for _ in range(repeats)]
+        cold = [through_launcher(root) for _ in range(repeats)]
+        handover = [slot_handover(root) for _ in range(repeats)]
         n_runs = len([p for p in root.iterdir() if runfolder.is_run_id(p.name)])
     hand_s, cold_s, hand_over_s = (statistics.median(x) for x in (hand, cold, handover))
-    print(f"median of {args.repeats}; {n_runs} runs; 1 CPU slot; stand-in script logs 1 epoch")
+    print(f"overhead: median of {repeats}; {n_runs} runs; 1 CPU slot; stand-in script logs 1 epoch")
     print(f"{'measure':<52} {'seconds':>8} {'overhead vs by hand':>20}")
     print(f"{'by hand: Popen -> first record':<52} {hand_s:>8.3f} {'(peer)':>20}")
     print(f"{'launcher: launch() -> first record (cold scheduler)':<52} {cold_s:>8.3f} {cold_s - hand_s:>+19.3f}s")
     print(f"{'launcher: slot frees -> next run first record':<52} {hand_over_s:>8.3f} {hand_over_s - hand_s:>+19.3f}s")
+
+
+def bench_slots(repeats: int, steps: int) -> None:
+    """Two CPU-bound runs: 2 slots at once against 1 slot in turn (same runs), and by hand at once."""
+    argv = cpu_bound(steps)
+    measures: dict[str, Callable[[Path], float]] = {
+        "1 CPU slot: one after the other": lambda root: through_slots(root, argv, 2, 1),
+        "2 CPU slots: side by side (own cores)": lambda root: through_slots(root, argv, 2, 2),
+        "by hand: both at once, a thread per core each": lambda root: by_hand_at_once(root, argv, 2),
+    }
+    times: dict[str, list[float]] = {label: [] for label in measures}
+    for _ in range(repeats):
+        for label, measure in measures.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                times[label].append(measure(Path(tmp)))
+    medians = {label: statistics.median(t) for label, t in times.items()}
+    sequential = medians["1 CPU slot: one after the other"]
+    print(f"slots: two CPU-bound runs ({steps} steps of 20 matrix products), {os.cpu_count()} cores, "
+          f"median of {repeats}")
+    print(f"{'how':<48} {'wall s':>8} {'vs 1 slot in turn':>18}")
+    for label, median in medians.items():
+        print(f"{label:<48} {median:>8.2f} {median / sequential:>17.2f}x")
+
+
+def bench_drain(n_runs: int, n_slots: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        hand = by_hand_in_turn(Path(tmp), [sys.executable, "-c", TINY], n_runs)
+    with tempfile.TemporaryDirectory() as tmp:
+        drained = through_slots(Path(tmp), [sys.executable, "-c", TINY], n_runs, n_slots)
+    print(f"drain: {n_runs} queued tiny runs (start, log one record, finish)")
+    print(f"{'how':<48} {'wall s':>8} {'per run s':>10}")
+    print(f"{'by hand: one after the other (peer)':<48} {hand:>8.2f} {hand / n_runs:>10.3f}")
+    print(f"{f'launcher: {n_slots} CPU slots':<48} {drained:>8.2f} {drained / n_runs:>10.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--only", choices=("overhead", "slots", "drain"), default=None)
+    parser.add_argument("--steps", type=int, default=8, help="steps of the CPU-bound run (slots bench)")
+    parser.add_argument("--drain-runs", type=int, default=100)
+    args = parser.parse_args()
+    os.environ["PYTHONPATH"] = str(REPO)
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""  # CPU slots, even on a GPU machine
+    if args.only in (None, "overhead"):
+        bench_overhead(args.repeats)
+    if args.only in (None, "slots"):
+        bench_slots(max(1, args.repeats // 2), args.steps)
+    if args.only in (None, "drain"):
+        bench_drain(args.drain_runs, 2)
 
 
 if __name__ == "__main__":

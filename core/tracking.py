@@ -175,7 +175,7 @@ class Run:
         self._alive_fd = runstatus.hold_alive_lock(run_dir)
         path = run_dir / metricslog.METRICS_FILE
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        self._end_partial_line(path)
+        self._fragment = self._ends_mid_line(path)  # the next append ends it first
         self._step = self._last_step(path)
         self._names: set[str] = set()
         self._lock = threading.Lock()
@@ -201,10 +201,24 @@ class Run:
         with self._lock:
             if self._closed.is_set():
                 raise RuntimeError(f"run {self.id} is finished; start or attach a run to log more")
-            os.write(self._fd, data)  # one write of whole lines: appended as a unit (O_APPEND)
+            self._append(data)
             self._dirty = True
             self._step = max(self._step, step)
         self.heartbeat()
+
+    def _append(self, data: bytes) -> None:
+        """Append whole lines, normally in one write (appended as a unit: O_APPEND). A full disk may take part
+        of a write and then fail: the error is raised, and the next append first ends the fragment left, so
+        the records after it are not glued onto it (the fragment fails its checksum and is skipped)."""
+        if self._fragment:
+            data = b"\n" + data
+        written = 0
+        try:
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+        finally:
+            if written:
+                self._fragment = written < len(data)
 
     def define_metric(self, name: str, goal: str | None = None, scale: str | None = None) -> None:
         """Say how to read a metric, as W&B's ``define_metric`` does: ``goal`` "max" (higher is better) or "min",
@@ -311,14 +325,15 @@ class Run:
         while not self._closed.wait(SYNC_INTERVAL_S):
             self._sync()
 
-    def _end_partial_line(self, path: Path) -> None:
-        """A process killed mid-line leaves a fragment; end it so the next record is not glued onto it."""
+    @staticmethod
+    def _ends_mid_line(path: Path) -> bool:
+        """True when a process killed mid-line (or a full disk) left a fragment at the end of the log."""
         size = path.stat().st_size
-        if size:
-            with open(path, "rb") as f:
-                f.seek(size - 1)
-                if f.read(1) != b"\n":
-                    os.write(self._fd, b"\n")
+        if not size:
+            return False
+        with open(path, "rb") as f:
+            f.seek(size - 1)
+            return f.read(1) != b"\n"
 
     @staticmethod
     def _last_step(path: Path) -> int:

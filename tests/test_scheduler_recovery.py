@@ -97,3 +97,26 @@ def test_a_supervisor_that_boots_after_its_run_was_requeued_does_nothing(runs_ro
     assert supervisor.supervise(runs_root / run_id, "cpu:0") == 0
     assert runstatus.current(runstatus.read(runs_root / run_id)) == "queued"
     assert not (runs_root / run_id / "console.log").exists()
+
+
+def test_a_pass_that_hits_a_full_disk_fails_alone(runs_root: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    import errno
+
+    def full(root: Path) -> list[str]:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(scheduler, "reconcile", full)
+    assert scheduler._one_pass(runs_root) == []  # the scheduler lives on; the next pass tries again
+    assert "No space left on device" in capsys.readouterr().out
+
+
+def test_the_scheduler_wakes_when_a_supervisor_exits() -> None:
+    import subprocess
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.2)"])
+    started = time.monotonic()
+    scheduler._wait_for_a_change([proc], timeout=5.0)
+    assert time.monotonic() - started < 2.0  # woke at the exit, not after the whole timeout
+    proc.wait()

@@ -154,3 +154,32 @@ def test_importing_tracking_loads_no_heavy_library() -> None:
     code = f"import sys; from core import tracking; print(sorted(set({heavy!r}) & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_full_disk_mid_record_loses_only_that_record(runs_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    real_write = os.write
+    run = tracking.start()
+    run.log({"a": 1.0}, step=1)
+
+    def full_after_ten_bytes(fd: int, data: bytes) -> int:
+        if len(data) > 10:
+            return real_write(fd, data[:10])  # the disk took part of the write...
+        raise OSError(errno.ENOSPC, "No space left on device")  # ...and then had no room for the rest
+
+    monkeypatch.setattr(os, "write", full_after_ten_bytes)
+    with pytest.raises(OSError, match="No space"):
+        run.log({"a": 2.0}, step=2)
+    monkeypatch.setattr(os, "write", real_write)  # space again
+    run.log({"a": 3.0}, step=3)
+    run.finish()
+    chunk = metricslog.validate_chunk((run.dir / "metrics.log").read_bytes())
+    assert (chunk.n_valid, chunk.n_invalid) == (2, 1)  # the fragment is one bad line, not glued to step 3
+    assert [r.step for r in metricslog.read_records(run.dir)] == [1, 3]
+
+
+@pytest.mark.parametrize(("value", "threads"), [("3", 3), ("", None), ("0", None), ("many", None)])
+def test_slot_threads_come_from_the_launcher(monkeypatch: pytest.MonkeyPatch, value: str, threads: int | None) -> None:
+    monkeypatch.setenv(tracking.THREADS_ENV, value)
+    assert tracking.slot_threads() == threads

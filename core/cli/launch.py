@@ -22,6 +22,9 @@ def _launch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trials", type=int, default=8, help="runs of a random or Bayesian sweep")
     p.add_argument("--objective", default="val/top1", help="metric a Bayesian sweep optimises")
     p.add_argument("--direction", choices=("maximize", "minimize"), default="maximize")
+    p.add_argument("--retries", type=int, default=0, metavar="N",
+                   help="queue a run that crashed (killed, out of memory, a reboot) again up to N times, from its "
+                   "last checkpoint (default 0)")  # fmt: skip
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
@@ -36,7 +39,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
     sets = sweeps.expand(args.overrides, space, args.sweep_kind, args.trials, args.seeds)
     labels = labels_from_args(args)
     labels = replace(labels, group=labels.group or sweeps.default_group(labels.name, args.recipe, len(sets)))
-    for run_id in launcher.launch_many(args.recipe, sets, labels=labels, priority=args.priority):
+    for run_id in launcher.launch_many(args.recipe, sets, labels=labels, priority=args.priority, retries=args.retries):
         print(run_id)
     return 0
 
@@ -52,7 +55,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
-    rows = launcher.reconcile_then_queue_listing()
+    rows = launcher.queue_listing()  # main() settled dead runs and started a scheduler if runs wait
     if not rows:
         print("the queue is empty")
     for row in rows:

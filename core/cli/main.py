@@ -2,6 +2,8 @@
 
 Importing this module registers every verb (the verb modules register themselves into ``VERBS``). Each verb's
 arguments are parsed intermixed, so options may sit between positionals (``run classify --name x lr=0.1``).
+Every verb first resumes the queue (``reconcile_and_start_scheduler``): after a killed scheduler or a reboot, any
+command settles the runs that died and starts a scheduler for the runs that wait.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ import argparse
 import sys
 
 from core import runfolder
-from core.cli import launch, predict, recipes, runs  # noqa: F401  (each registers its verbs)
+from core.cli import compare, launch, predict, recipes, runs  # noqa: F401  (each registers its verbs)
 from core.cli.verbs import VERBS, CliError, Verb
+from core.launcher.recovery import reconcile_and_start_scheduler
+from core.runfolder.paths import runs_dir
 
 PROG = "python -m core"
 
@@ -63,7 +67,17 @@ def main(argv: list[str] | None = None) -> int:
         build_parser()[0].print_help()
         return 2
     try:
+        resume_queue()
         return verb.handler(args)
     except (CliError, runfolder.RunNotFoundError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def resume_queue() -> None:
+    """Settle runs whose processes died and start a scheduler if runs wait (may start one). A failure here (a
+    full disk) is said, not fatal: the verb itself may still work."""
+    try:
+        reconcile_and_start_scheduler(runs_dir())
+    except OSError as exc:
+        print(f"note: could not resume the queue ({exc}); runs may show a stale status", file=sys.stderr)

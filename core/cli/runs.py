@@ -1,7 +1,8 @@
 """CLI verbs that read the runs: ``ls``, ``show`` and ``report``; and ``reindex``, which rebuilds the index.
 
-The readers settle runs whose processes died before they read (``reconcile_then_open_store``), so a killed run
-shows as crashed even when no scheduler runs; the index (pandas, DuckDB) is imported only when a verb runs.
+Before any verb runs, ``core.cli.main`` settles runs whose processes died and starts a scheduler if runs wait
+(``reconcile_and_start_scheduler``), so a killed run shows as crashed and a queued one gets started even when no
+scheduler ran; the index (pandas, DuckDB) is imported only when a verb runs.
 """
 
 from __future__ import annotations
@@ -14,20 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 from core import runfolder
 from core.cli.verbs import VERBS, CliError, Verb, no_arguments
-from core.launcher.recovery import reconcile
 from core.runfolder.paths import runs_dir
 
 if TYPE_CHECKING:
     from core.store import Store
 
 
-def reconcile_then_open_store() -> Store:
-    """Mark runs whose processes died as crashed (writing their status), then open the index up to date;
-    a private in-memory one when another process (the app) holds the file."""
+def open_store() -> Store:
+    """The index, up to date; a private in-memory one when another process (the app) holds the file."""
     from core.store import IndexBusyError, Store
 
     root = runs_dir()
-    reconcile(root)  # runs whose processes died show as crashed, even with no scheduler running
     try:
         store = Store(root)
     except IndexBusyError:
@@ -46,7 +44,7 @@ def _ls_args(p: argparse.ArgumentParser) -> None:
 def cmd_ls(args: argparse.Namespace) -> int:
     from core.store import queries
 
-    with reconcile_then_open_store() as store:
+    with open_store() as store:
         frame = queries.list_runs(store, limit=args.limit)
     records = [_run_row(row) for row in frame.to_dict(orient="records")]
     if args.json:
@@ -101,7 +99,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from core.store import queries
 
     run_dir = runfolder.resolve_run_dir(runs_dir(), args.run)
-    with reconcile_then_open_store() as store:
+    with open_store() as store:
         record = queries.run_record(store, run_dir.name)
     if args.json:
         print(json.dumps(record, indent=1))
@@ -148,7 +146,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from core.views import reports
 
     run_ids = [runfolder.resolve_run_dir(runs_dir(), r).name for r in args.runs]
-    with reconcile_then_open_store() as store:
+    with open_store() as store:
         text = (reports.markdown_report if args.format == "md" else reports.csv_report)(store, run_ids)
     if args.out is None:
         print(text, end="" if text.endswith("\n") else "\n")

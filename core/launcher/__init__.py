@@ -5,8 +5,9 @@
 
 The modules by concern: ``control`` (launch, cancel, resume, move), ``listing`` (what the queue holds),
 ``queue`` (the queue on disk), ``service`` (starting the scheduler on demand), ``scheduler`` (its loop),
-``recovery`` (settling runs whose processes died), ``supervisor`` and ``child`` (a run's processes),
-``slots`` (where runs may run), ``sweeps`` (seeds, grids, Bayesian search).
+``recovery`` (settling runs whose processes died, retries, resuming the queue after a kill or a reboot),
+``supervisor`` and ``child`` (a run's processes), ``slots`` (where runs may run and the cores each slot owns),
+``sweeps`` (seeds, grids, Bayesian search).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from core.launcher.control import (
     once,
     resume,
 )
-from core.launcher.listing import heartbeat_timeout_s, queue_listing, reconcile_then_queue_listing
+from core.launcher.listing import heartbeat_timeout_s, queue_listing, reconcile_start_scheduler_then_queue_listing
 from core.launcher.procs import group_members
+from core.launcher.recovery import reconcile_and_start_scheduler
 from core.runfolder.labels import RunLabels
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "move",
     "once",
     "queue_listing",
-    "reconcile_then_queue_listing",
+    "reconcile_and_start_scheduler",
+    "reconcile_start_scheduler_then_queue_listing",
     "resume",
 ]

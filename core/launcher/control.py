@@ -3,7 +3,9 @@ re-exports these; the pages and the CLI call them).
 
 Launching validates the config (and the dataset) first, creates the run folder with status ``queued`` and
 makes sure the scheduler runs; it returns at once. A ``request_id`` makes it idempotent: the same request
-(a double click, a page rerun) returns the runs of the first call instead of launching again.
+(a double click, a page rerun) returns the runs of the first call instead of launching again. ``retries=N``
+(stored in the run's launch.json, off by default) queues a crashed run again up to N times, from its last
+checkpoint.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from typing import Any
 from core import runfolder, tracking
 from core.launcher import queue
 from core.launcher.procs import group_members
-from core.launcher.recovery import reconcile
+from core.launcher.recovery import queue_again, reconcile
 from core.launcher.service import ensure_scheduler
 from core.runfolder import status as runstatus
 from core.runfolder.labels import RunLabels
 from core.runfolder.paths import runs_dir as default_runs_dir
 
 CANCEL_GRACE_S = 10.0
+MAX_RETRIES = 100
 NO_LABELS = RunLabels()
 
 
@@ -41,10 +44,11 @@ def launch(
     request_id: str | None = None,
     runs_dir: str | os.PathLike[str] | None = None,
     start: bool = True,
+    retries: int = 0,
 ) -> str:
     """Validate and queue one recipe run; returns its id (see launch_many for seeds and sweeps)."""
     return launch_many(recipe, [list(overrides)], labels=labels, priority=priority, request_id=request_id,
-                       runs_dir=runs_dir, start=start)[0]
+                       runs_dir=runs_dir, start=start, retries=retries)[0]  # fmt: skip
 
 
 def launch_many(
@@ -57,20 +61,22 @@ def launch_many(
     runs_dir: str | os.PathLike[str] | None = None,
     start: bool = True,
     extra: dict[str, Any] | None = None,
+    retries: int = 0,
 ) -> list[str]:
     """Validate every config first, then queue one run per override set (seeds, a sweep) in one group.
 
     With several sets each run is named after its overrides (``"lr sweep lr=0.1"``); ``extra`` goes into
-    each run's launch.json (a Bayesian sweep's trial).
+    each run's launch.json (a Bayesian sweep's trial); ``retries``: times a crashed run is queued again.
     """
     root = default_runs_dir(runs_dir)
+    extra = {**(extra or {}), **_retries_option(retries)}
 
     def queue_all() -> list[str]:
         configs = [_checked_config(recipe, list(o)) for o in override_sets]  # all valid, or none queued
         ids = []
         for overrides, config in zip(override_sets, configs):
             name = labels.name if len(override_sets) == 1 else f"{labels.name or recipe} {' '.join(overrides)}".strip()
-            spec = {"recipe": recipe, "overrides": list(overrides), **(extra or {})}
+            spec = {"recipe": recipe, "overrides": list(overrides), **extra}
             ids.append(_queue_one(root, spec, config, labels.with_name(name), priority, recipe))
         return ids
 
@@ -104,17 +110,30 @@ def launch_command(
     request_id: str | None = None,
     runs_dir: str | os.PathLike[str] | None = None,
     start: bool = True,
+    retries: int = 0,
 ) -> str:
-    """Queue any training script (it logs with ``core.tracking.start()``, which joins the queued run)."""
+    """Queue any training script (it logs with ``core.tracking.start()``, which joins the queued run).
+
+    With ``retries``, a crashed script is started again with the same command; its ``tracking.start()``
+    joins the same run, whose log continues after the last step (the script resumes from its own checkpoint).
+    """
     if not argv:
         raise LaunchError("the command is empty; give the program and its arguments, e.g. ['python', 'train.py']")
     root = default_runs_dir(runs_dir)
+    option = _retries_option(retries)
 
     def queue_it() -> list[str]:
-        spec = {"argv": [str(a) for a in argv], "cwd": cwd}
+        spec = {"argv": [str(a) for a in argv], "cwd": cwd, **option}
         return [_queue_one(root, spec, config or {}, labels, priority, "script")]
 
     return once(root, request_id, queue_it, start)[0]
+
+
+def _retries_option(retries: int) -> dict[str, int]:
+    """The launch.json entry of ``retries`` (none when 0, the default)."""
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
+        raise LaunchError(f"retries must be a whole number from 0 to {MAX_RETRIES}, not {retries!r}")
+    return {"retries": retries} if retries else {}
 
 
 def _checked_config(recipe: str, overrides: list[str]) -> dict[str, Any]:
@@ -183,11 +202,9 @@ def resume(run: str, *, runs_dir: str | os.PathLike[str] | None = None, start: b
     if not spec.get("recipe") or spec.get("argv"):
         raise LaunchError(f"run {run_dir.name} was not started from a recipe; only recipe runs can be resumed")
     queue.write_launch_spec(run_dir, {**spec, "resume": True})
-    if not runstatus.transition(run_dir, "queued", expect=runstatus.RESUMABLE, exit_code=None, error=None,
-                                cancel_requested=None, start_attempts=None):
+    if not queue_again(root, run_dir, runstatus.RESUMABLE, retries_used=None, retried_after=None):
         state = runstatus.current(runstatus.read(run_dir))
         raise LaunchError(f"run {run_dir.name} is {state}; only cancelled, crashed or failed runs can be resumed")
-    queue.enqueue(root, run_dir.name)
     if start:
         ensure_scheduler(root)
     return run_dir.name

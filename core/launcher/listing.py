@@ -1,6 +1,7 @@
 """What the queue holds, for the Launch page and ``python -m core queue``: queued runs with their position,
-active runs with their slot and liveness. ``queue_listing`` only reads; ``reconcile_then_queue_listing``
-first settles runs whose processes died (it writes their status), for readers with no scheduler to do it."""
+active runs with their slot and liveness. ``queue_listing`` only reads; ``reconcile_start_scheduler_then_queue_listing``
+first settles runs whose processes died (it writes their status) and starts a scheduler when runs wait and none
+serves them: what a reader of the queue calls, so nothing it shows as queued stays queued for good."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from core import runfolder
 from core.launcher import queue
-from core.launcher.recovery import reconcile
+from core.launcher.recovery import reconcile_and_start_scheduler
 from core.runfolder import status as runstatus
 from core.runfolder.paths import runs_dir as default_runs_dir
 
@@ -36,11 +37,11 @@ def queue_listing(runs_dir: str | os.PathLike[str] | None = None, stale_after_s:
     return rows
 
 
-def reconcile_then_queue_listing(runs_dir: str | os.PathLike[str] | None = None,
-                                 stale_after_s: float | None = None) -> list[dict]:
-    """Mark runs whose processes died as crashed (or queue them again), then list the queue: what a reader
-    shows when no scheduler may be running to settle them."""
-    reconcile(default_runs_dir(runs_dir))
+def reconcile_start_scheduler_then_queue_listing(runs_dir: str | os.PathLike[str] | None = None,
+                                                 stale_after_s: float | None = None) -> list[dict]:
+    """Mark runs whose processes died as crashed (or queue them again), start a scheduler if runs are queued
+    or active and none serves them, then list the queue."""
+    reconcile_and_start_scheduler(default_runs_dir(runs_dir))
     return queue_listing(runs_dir, stale_after_s)
 
 

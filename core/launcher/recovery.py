@@ -1,35 +1,38 @@
-"""Settling active runs whose processes are gone: crashed, back in the queue, or failed when starting them
-keeps failing. The scheduler does it on every poll; a reader that must not show dead runs as running (the CLI)
-calls ``reconcile`` itself, by that name, so the write is visible where it happens."""
+"""Settling active runs whose processes are gone: crashed (queued again when the run asked for retries),
+cancelled when a cancel was asked, back in the queue when it never started, or failed when starting it keeps
+failing. The scheduler does it on every poll; a reader that must not show dead runs as running calls
+``reconcile`` itself, by that name, so the write is visible where it happens; ``reconcile_and_start_scheduler``
+also starts a scheduler when runs wait and none serves them (after a kill or a reboot).
+"""
 
 from __future__ import annotations
 
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from core import runfolder
-from core.launcher import queue
+from core.launcher import queue, service
 from core.launcher.procs import group_members
-from core.launcher.service import LOG_FILE
 from core.runfolder import status as runstatus
 
 STARTING_GRACE_S = 10.0
 MAX_START_ATTEMPTS = 3
+DIED = "its processes died without recording an end (killed, out of memory, or the machine went down?)"
 
 
 def reconcile(root: Path) -> list[str]:
-    """Settle active runs whose processes are gone; return the runs that ended since the last call."""
+    """Settle active runs whose processes are gone; return the runs that ended since the last call (a run
+    queued again for a retry has not ended)."""
     ended = []
     for run_id in queue.active(root):
         run_dir = root / run_id
         record = runstatus.read(run_dir)
         state = runstatus.current(record)
-        if state in runfolder.FINAL_STATUSES:
-            ended.append(run_id)
-        elif runstatus.is_alive(run_dir):
+        if state not in runfolder.FINAL_STATUSES and runstatus.is_alive(run_dir):
             continue
-        elif state == "starting":
+        if state == "starting":
             if _still_starting(record):
                 continue
             _requeue_or_fail(root, run_dir, record)
@@ -37,40 +40,100 @@ def reconcile(root: Path) -> list[str]:
             if not queue.is_queued(root, run_id):
                 queue.enqueue(root, run_id)
             continue
-        elif runstatus.transition(run_dir, "crashed", expect={"running", "new"},
-                                  error="its processes died without recording an end (killed, or out of memory?)"):
-            ended.append(run_id)
-        else:
+        elif state not in runfolder.FINAL_STATUSES and not _settle_dead(run_dir, record):
             continue
+        elif retry_if_asked(root, run_dir):
+            pass  # queued again from its last checkpoint
+        else:
+            ended.append(run_id)
         queue.unmark_active(root, run_id)
     return ended
 
 
-def _still_starting(record: dict[str, object]) -> bool:
+def reconcile_and_start_scheduler(root: Path) -> bool:
+    """Settle dead runs, then start a scheduler when runs are queued or active and none serves them: what the
+    app does when it opens and every reader of the queue does, so nothing stays queued after a scheduler was
+    killed or the machine rebooted. True when a scheduler was started."""
+    reconcile(root)
+    return service.start_scheduler_if_needed(root)
+
+
+def _settle_dead(run_dir: Path, record: dict[str, Any]) -> bool:
+    """A running run whose processes all died: cancelled if a cancel was asked (the kill was ours), else crashed."""
+    if record.get("cancel_requested"):
+        return runstatus.transition(run_dir, "cancelled", expect={"running", "new"})
+    return runstatus.transition(run_dir, "crashed", expect={"running", "new"}, error=DIED)
+
+
+def retries_left(run_dir: Path, record: dict[str, Any] | None = None) -> int:
+    """How many more times a crashed run will be queued again (its launch option ``retries``)."""
+    record = runstatus.read(run_dir) if record is None else record
+    spec = runfolder.read_json(run_dir / queue.LAUNCH_FILE, {}) or {}
+    return max(0, int(spec.get("retries", 0) or 0) - int(record.get("retries_used", 0) or 0))
+
+
+def retry_if_asked(root: Path, run_dir: Path) -> bool:
+    """Queue a crashed run again if it asked for retries and has some left (a recipe run continues from its last
+    checkpoint, a script is started again and its ``tracking.start()`` joins the same run); True if queued."""
+    record = runstatus.read(run_dir)
+    if runstatus.current(record) != "crashed" or record.get("cancel_requested") or not retries_left(run_dir, record):
+        return False
+    spec = queue.read_launch_spec(run_dir)
+    if spec.get("recipe") and not spec.get("resume"):
+        queue.write_launch_spec(run_dir, {**spec, "resume": True})
+    used = int(record.get("retries_used", 0) or 0) + 1
+    return queue_again(root, run_dir, {"crashed"}, retries_used=used, retried_after=record.get("error") or "crashed")
+
+
+def queue_again(root: Path, run_dir: Path, expect: set[str] | frozenset[str], **fields: Any) -> bool:
+    """Put a run that ended (or never started) back in the queue; False when it was not in ``expect``.
+
+    The queue marker comes first, so a process killed in between leaves a queued run that has one; a caller
+    that lost the race to another (both saw the run crashed) removes its marker only if the run is not queued.
+    """
+    queue.enqueue(root, run_dir.name)
+    cleared = {"exit_code": None, "error": None, "cancel_requested": None, "start_attempts": None, "slot": None,
+               "pgid": None, "child_pid": None, "cores": None}  # fmt: skip
+    if runstatus.transition(run_dir, "queued", expect=expect, **{**cleared, **fields}):
+        return True
+    if runstatus.current(runstatus.read(run_dir)) != "queued":
+        queue.dequeue(root, run_dir.name)
+    return False
+
+
+def _still_starting(record: dict[str, Any]) -> bool:
     """A starting run without its liveness lock may be a supervisor still booting: it is, while its process
-    group has members; with no group recorded (the scheduler died around the start), allow a grace period."""
+    group has members (unless the machine rebooted since, when the number may be another's); with no group
+    recorded (the scheduler died around the start), allow a grace period."""
     pgid = record.get("pgid")
     if isinstance(pgid, int):
-        return bool(group_members(pgid))
+        return _age_s(record) < _uptime_s() and bool(group_members(pgid))
     return _age_s(record) < STARTING_GRACE_S
 
 
-def _requeue_or_fail(root: Path, run_dir: Path, record: dict[str, object]) -> None:
+def _requeue_or_fail(root: Path, run_dir: Path, record: dict[str, Any]) -> None:
     """A run left in ``starting`` by a scheduler that died before starting it: it never ran, so queue it
     again (not failed), unless starting it keeps failing."""
-    attempts = int(record.get("start_attempts", 0) or 0)  # type: ignore[call-overload]
+    attempts = int(record.get("start_attempts", 0) or 0)
     if attempts >= MAX_START_ATTEMPTS:
         runstatus.transition(run_dir, "failed", error=f"could not be started after {attempts} attempts; "
-                             f"see {root / LOG_FILE}")
-    else:  # the marker first: a scheduler killed in between leaves a queued run that still has one
-        queue.enqueue(root, run_dir.name)
-        if not runstatus.transition(run_dir, "queued", expect={"starting"}, slot=None, pgid=None):
-            queue.dequeue(root, run_dir.name)
+                             f"see {root / service.LOG_FILE}")  # fmt: skip
+    else:
+        queue_again(root, run_dir, {"starting"}, start_attempts=attempts)
 
 
-def _age_s(record: dict[str, object]) -> float:
+def _age_s(record: dict[str, Any]) -> float:
     try:
         updated = datetime.fromisoformat(str(record.get("updated")))
     except ValueError:
         return float("inf")
     return time.time() - updated.timestamp()
+
+
+def _uptime_s() -> float:
+    """Seconds since the machine booted (infinite where /proc/uptime cannot be read)."""
+    try:
+        with open("/proc/uptime") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("inf")

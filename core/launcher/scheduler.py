@@ -1,15 +1,17 @@
 """The scheduler process: ``python -m core.launcher scheduler RUNS_DIR``, one per runs folder, started on demand.
 
-It starts queued runs as slots free, notices runs whose processes all died (crashed), puts back in the queue
-a run that never got past ``starting`` (both in ``recovery``), tells Bayesian sweeps about finished trials,
-and exits when nothing is queued or running. The app and the CLI start it whenever they queue something
-(``service.ensure_scheduler``), so queued runs start whether or not a browser tab is open or the app runs.
+It starts queued runs as slots free, notices runs whose processes all died (crashed, or queued again when
+they asked for retries), puts back in the queue a run that never got past ``starting`` (all in ``recovery``),
+tells Bayesian sweeps about finished trials, and exits when nothing is queued or running. Launches start it
+(``service.ensure_scheduler``); readers of the queue, the app and supervisors start it again when runs wait and
+none serves them (``service.start_scheduler_if_needed``), so a killed scheduler or a reboot leaves nothing queued.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import select
 import subprocess
 import sys
 import time
@@ -66,22 +68,58 @@ def main(root: Path) -> int:
     lock_fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     if not _try_lock(lock_fd):
         return 0  # another scheduler serves this folder
+    slots.unpin()  # started from a pinned run (a script that launches runs), it still divides the whole machine
     (root / PID_FILE).write_text(str(os.getpid()))
     supervisors: list[subprocess.Popen[bytes]] = []
     idle_since = time.monotonic()
     while True:
         supervisors = [p for p in supervisors if p.poll() is None]  # reap: no zombies
-        ended = reconcile(root)
-        if ended:
-            _tell_sweeps(root, ended)
-        supervisors += start_ready(root)
+        supervisors += _one_pass(root)
         if queue.queued(root) or queue.active(root):
             idle_since = time.monotonic()
         elif time.monotonic() - idle_since > IDLE_EXIT_S:
             fcntl.flock(lock_fd, fcntl.LOCK_UN)
             if not queue.queued(root) or not _try_lock(lock_fd):  # re-check: a launch may have just queued
                 return 0
-        time.sleep(POLL_S)
+        _wait_for_a_change(supervisors, POLL_S)
+
+
+def _one_pass(root: Path) -> list[subprocess.Popen[bytes]]:
+    """Settle ended runs, then start what fits. A full disk or a vanished file fails one pass, not the
+    scheduler: the next pass tries again."""
+    try:
+        ended = reconcile(root)
+        if ended:
+            _tell_sweeps(root, ended)
+        return start_ready(root)
+    except OSError as exc:
+        _say(f"a pass failed ({type(exc).__name__}: {exc}); trying again")
+        return []
+
+
+def _wait_for_a_change(supervisors: list[subprocess.Popen[bytes]], timeout: float) -> None:
+    """Sleep up to ``timeout``, waking as soon as a supervisor exits (its run ended: a slot is free)."""
+    fds = []
+    for proc in supervisors:
+        try:
+            fds.append(os.pidfd_open(proc.pid))
+        except OSError:  # it exited already (reaped next pass), or no pidfd on this system
+            pass
+    try:
+        if fds:
+            select.select(fds, [], [], timeout)
+        else:
+            time.sleep(timeout)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _say(message: str) -> None:
+    try:
+        print(f"{datetime.now().isoformat()} {message}", flush=True)
+    except OSError:
+        pass  # the log is on the full disk too: nothing more can be said
 
 
 def _tell_sweeps(root: Path, ended: list[str]) -> None:
@@ -90,7 +128,7 @@ def _tell_sweeps(root: Path, ended: list[str]) -> None:
     try:
         sweeps.on_runs_ended(root, ended)
     except Exception as exc:
-        print(f"{datetime.now().isoformat()} sweep update failed: {type(exc).__name__}: {exc}", flush=True)
+        _say(f"sweep update failed: {type(exc).__name__}: {exc}")
 
 
 def _try_lock(fd: int) -> bool:

@@ -1,5 +1,7 @@
 """The scheduler seen from outside: its files in the runs folder, whether one serves it, and starting one on
-demand (``ensure_scheduler``), which every launch calls. The scheduler's own loop is in ``scheduler``."""
+demand: ``ensure_scheduler`` (every launch calls it) and ``start_scheduler_if_needed`` (readers of the queue and
+supervisors call it, so queued runs never wait for a scheduler that died). The scheduler's loop is in
+``scheduler``."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from core.launcher import queue
 from core.launcher.procs import process_env
 from core.runfolder import status as runstatus
 from core.runfolder.paths import REPO_ROOT
@@ -34,3 +37,12 @@ def ensure_scheduler(root: Path) -> None:
 def is_running(root: Path) -> bool:
     """True while a scheduler serves ``root`` (it holds the scheduler lock for its whole life)."""
     return runstatus.lock_is_held(root / LOCK_FILE)
+
+
+def start_scheduler_if_needed(root: Path) -> bool:
+    """Start the scheduler of ``root`` when runs are queued or active and none serves them (killed, or the
+    machine rebooted); True when one was started. Cheap: two small folders listed and a lock probed."""
+    if not (queue.queued(root) or queue.active(root)) or is_running(root):
+        return False
+    ensure_scheduler(root)
+    return True

@@ -3,7 +3,9 @@
 It leads the run's own session and process group, holds the run's liveness lock (shared with the training
 process, which inherits it), starts the training process with unbuffered output to ``console.log``, waits
 for it and records how it ended, so exit codes are recorded even when no app or scheduler is running.
-A cancel (SIGTERM to the group) reaches both; the supervisor stays to record ``cancelled``.
+A cancel (SIGTERM to the group) reaches both; the supervisor stays to record ``cancelled``. It pins itself to
+its slot's cores before starting the run (which inherits that), and as it ends it starts a scheduler if runs
+wait and none serves them, so a killed scheduler does not leave the queue stuck.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 from pathlib import Path
 
 from core import runfolder
-from core.launcher import queue, slots
+from core.launcher import queue, service, slots
 from core.launcher.procs import process_env
 from core.runfolder import status as runstatus
 from core.runfolder.paths import REPO_ROOT
@@ -29,10 +31,10 @@ def child_argv(run_dir: Path, spec: dict[str, object]) -> list[str]:
     return [sys.executable, "-u", "-m", "core.launcher", "child", str(run_dir)]
 
 
-def child_env(run_dir: Path, slot: str) -> dict[str, str]:
-    """The training process's environment: its slot's GPU (or none), and the run it logs into."""
-    return process_env(run_dir.parent, **slots.slot_env(slot), **{LAUNCHED_RUN_ENV: run_dir.name},
-                       PYTHONUNBUFFERED="1")
+def child_env(run_dir: Path, slot: str, share: slots.SlotShare | None = None) -> dict[str, str]:
+    """The training process's environment: its slot's GPU (or none), its CPU threads, and the run it logs into."""
+    return process_env(run_dir.parent, **slots.slot_env(slot, share), **{LAUNCHED_RUN_ENV: run_dir.name},
+                       PYTHONUNBUFFERED="1")  # fmt: skip
 
 
 def exit_status(code: int, cancel_requested: bool) -> tuple[str, int]:
@@ -53,6 +55,13 @@ def supervise(run_dir: Path, slot: str) -> int:
     if runstatus.current(runstatus.read(run_dir)) != "starting":
         os.close(alive_fd)
         return 0  # it booted so slowly that the scheduler queued the run again (or it was cancelled): not ours
+    try:
+        return _run_child(run_dir, slot, alive_fd)
+    finally:  # the scheduler may have been killed while the run ran: queued runs must not wait for good
+        service.start_scheduler_if_needed(run_dir.parent)
+
+
+def _run_child(run_dir: Path, slot: str, alive_fd: int) -> int:
     cancel = {"asked": False}
 
     def on_cancel(signum: int, frame: object) -> None:
@@ -61,10 +70,16 @@ def supervise(run_dir: Path, slot: str) -> int:
     signal.signal(signal.SIGTERM, on_cancel)
     signal.signal(signal.SIGINT, on_cancel)
     spec = queue.read_launch_spec(run_dir)
+    share = slots.share_of(slot)
     with open(run_dir / runfolder.CONSOLE_FILE, "ab", buffering=0) as console:
         try:
+            slots.pin_to(share)  # the training process inherits it
+        except OSError as exc:  # the run still runs, on every core this process may use
+            console.write(f"note: could not pin the run to cores {list(share.cores)}: {exc}\n".encode())
+        runstatus.update(run_dir, cores=list(share.cores))
+        try:
             child = subprocess.Popen(child_argv(run_dir, spec), cwd=str(spec.get("cwd") or REPO_ROOT),
-                                     env=child_env(run_dir, slot), stdin=subprocess.DEVNULL, stdout=console,
+                                     env=child_env(run_dir, slot, share), stdin=subprocess.DEVNULL, stdout=console,
                                      stderr=subprocess.STDOUT, pass_fds=(alive_fd,))
         except OSError as exc:
             console.write(f"could not start the run: {exc}\n".encode())
@@ -78,4 +93,3 @@ def supervise(run_dir: Path, slot: str) -> int:
     if not runstatus.transition(run_dir, status, exit_code=shell_code, error=error):
         runstatus.update(run_dir, exit_code=shell_code)  # the run had recorded its own end (e.g. failed)
     return 0  # the scheduler unmarks the run as active when it sees the end (and tells its sweep)
-

@@ -69,6 +69,7 @@ def run_recipe(
         RunFailedError: training failed; the run folder says why.
     """
     entry = get_recipe(recipe)
+    use_slot_threads()
     if run_id is None:
         cfg, prepared, run = _start_new(entry, overrides, labels, runs_dir)
     else:
@@ -120,6 +121,7 @@ def resume_run(run_id: str, runs_dir: str | os.PathLike[str] | None = None, *, e
     run_dir = runfolder.resolve_run_dir(root, run_id)
     meta = runfolder.read_json(run_dir / runfolder.META_FILE, {}) or {}
     _check_resumable(run_dir)
+    use_slot_threads()
     entry = get_recipe(meta.get("recipe", ""))
     cfg = from_dict(entry.config_cls, runfolder.read_json(run_dir / runfolder.CONFIG_FILE, {}) or {})
     last = run_dir / runfolder.CHECKPOINTS_DIR / RESUME_CHECKPOINT
@@ -132,6 +134,16 @@ def resume_run(run_id: str, runs_dir: str | os.PathLike[str] | None = None, *, e
     run = tracking.attach(run_dir.name, runs_dir=root)
     _train(entry, cfg, run, RunContext(prepared=prepared, resume_from=last, echo=echo))
     return run.id
+
+
+def use_slot_threads() -> None:
+    """In a launched run, give torch as many CPU threads as the run's slot owns cores (the launcher pins the
+    process to them), so runs side by side do not fight over cores; a config's own ``threads`` still wins."""
+    threads = tracking.slot_threads()
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def _check_resumable(run_dir: Path) -> None:

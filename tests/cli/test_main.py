@@ -87,6 +87,11 @@ def test_options_may_sit_anywhere_among_the_overrides(verb: str, argv: list[str]
     assert (args.recipe, args.overrides, args.name) == ("classify", ["lr=0.1", "epochs=2"], "x")
 
 
+def test_launch_takes_retries() -> None:
+    assert parse(["launch", "classify", "--retries", "2", "lr=0.1"])[1].retries == 2
+    assert parse(["launch", "classify"])[1].retries == 0
+
+
 def test_the_labels_of_a_run_are_read_as_one_value() -> None:
     _, args = parse(["launch", "classify", "--tag", "a", "lr=0.1", "--reason", "why", "--tag", "b", "--seeds", "2"])
     assert labels_from_args(args) == RunLabels(name=None, group=None, changes="", reason="why", tags=("a", "b"))

@@ -1,12 +1,15 @@
-"""The queue listing reads and never writes; the reconciling variant settles dead runs first, by its name."""
+"""The queue listing reads and never writes; the variant named for it settles dead runs first and starts a
+scheduler when runs wait and none serves them."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+import pytest
+
 from core import launcher
-from core.launcher import queue
+from core.launcher import queue, service
 from core.runfolder import status as runstatus
 from core.runfolder.labels import RunLabels
 
@@ -30,11 +33,28 @@ def test_listing_the_queue_changes_no_status(runs_root: Path) -> None:
     assert queue.active(runs_root) == [run_id]
 
 
-def test_the_reconciling_listing_marks_a_dead_run_crashed_first(runs_root: Path) -> None:
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Schedulers the code under test would start (recorded, not started)."""
+    calls: list[Path] = []
+    monkeypatch.setattr(service, "ensure_scheduler", calls.append)
+    return calls
+
+
+def test_the_reconciling_listing_marks_a_dead_run_crashed_first(runs_root: Path, started: list[Path]) -> None:
     run_id = _dead_running_run(runs_root)
-    assert launcher.reconcile_then_queue_listing() == []
+    assert launcher.reconcile_start_scheduler_then_queue_listing() == []
     assert runstatus.current(runstatus.read(runs_root / run_id)) == "crashed"
     assert queue.active(runs_root) == []
+    assert started == []  # nothing waits: no scheduler
+
+
+def test_a_reader_starts_a_scheduler_for_runs_that_wait(runs_root: Path, started: list[Path]) -> None:
+    run_id = launcher.launch_command([sys.executable, "-c", "pass"], start=False)
+    rows = launcher.reconcile_start_scheduler_then_queue_listing()
+    assert [(r["id"], r["state"]) for r in rows] == [(run_id, "queued")]
+    assert started == [runs_root]
+    assert launcher.queue_listing() == rows and started == [runs_root]  # the plain listing starts nothing
 
 
 def test_queued_runs_are_listed_in_start_order_with_their_labels(runs_root: Path) -> None:
