@@ -51,6 +51,7 @@ class _RunState:
     tables_sig: str = ""
     dir_mtime: int = 0
     settled: bool = False
+    tail_sig: str = ""  # the bytes of the metrics log just before ``offset``: a log cut or rewritten shows
 
 
 def parse_records(valid: bytes) -> pa.Table:
@@ -122,7 +123,7 @@ class Ingestor:
     def _load_states(self) -> dict[str, _RunState]:
         rows = self.con.execute(
             "SELECT r.id, s.run_key, s.metrics_offset, s.records, s.skipped, s.record_sig, s.tables_sig, "
-            "s.dir_mtime, s.settled FROM ingest_state s JOIN runs r ON r.key = s.run_key"
+            "s.dir_mtime, s.settled, s.tail_sig FROM ingest_state s JOIN runs r ON r.key = s.run_key"
         ).fetchall()
         return {row[0]: _RunState(*row[1:]) for row in rows}
 
@@ -157,6 +158,9 @@ class Ingestor:
     def _read_metrics(self, run_dir: Path, state: _RunState, batch: _Batch, report: IngestReport) -> None:
         path = run_dir / metricslog.METRICS_FILE
         size = path.stat().st_size if path.exists() else 0
+        if state.offset and (size < state.offset or _tail_sig(path, state.offset) != state.tail_sig):
+            batch.metrics_reset.append(state.key)  # cut (a torn tail after a power cut) or rewritten: read it anew
+            state.offset = state.records = state.skipped = 0
         while state.offset < size:
             chunk, state.offset = metricslog.read_chunk(path, state.offset, size)
             if chunk.consumed == 0 and chunk.n_invalid == 0:
@@ -167,6 +171,7 @@ class Ingestor:
             report.records += chunk.n_valid
             if chunk.n_invalid:
                 report.skipped[run_dir.name] = report.skipped.get(run_dir.name, 0) + chunk.n_invalid
+        state.tail_sig = _tail_sig(path, state.offset)
         batch.states.append(state)
 
     # -- writing a batch ------------------------------------------------------------------------------
@@ -186,6 +191,10 @@ class Ingestor:
                 rows = pa.table(list(zip(*batch.table_rows)), names=["run_key", "name", "idx", "row"])
                 self._insert("new_rows", rows, "INSERT INTO table_rows SELECT run_key, name, idx, row::JSON "
                                                "FROM new_rows")
+            if batch.metrics_reset:
+                self._insert("reset", pa.table({"key": pa.array(batch.metrics_reset, pa.int32())}),
+                             "DELETE FROM metrics WHERE run_key IN (SELECT key FROM reset)",
+                             "DELETE FROM metric_summary WHERE run_key IN (SELECT key FROM reset)")
             if batch.n_valid:
                 self._insert("new_metrics", batch.to_arrow(),
                              "INSERT INTO metrics SELECT run_key, name, step, value, time FROM new_metrics",
@@ -237,6 +246,7 @@ _RUNS_SCHEMA = pa.schema([
 _STATE_SCHEMA = pa.schema([
     ("key", pa.int32()), ("offset", pa.int64()), ("records", pa.int64()), ("skipped", pa.int64()),
     ("record_sig", pa.string()), ("tables_sig", pa.string()), ("dir_mtime", pa.int64()), ("settled", pa.bool_()),
+    ("tail_sig", pa.string()),
 ])
 
 
@@ -266,6 +276,7 @@ class _Batch:
         self.runs: list[dict[str, Any]] = []
         self.table_rows: list[tuple[int, str, int, str]] = []
         self.tables_changed: list[int] = []
+        self.metrics_reset: list[int] = []
         self.malformed: dict[str, int] = {}
         self.nbytes = 0
         self.n_valid = 0
@@ -310,6 +321,18 @@ def _count_malformed(writing: Future[dict[str, int]] | None, report: IngestRepor
     for run_id, n in writing.result().items():
         report.records -= n
         report.skipped[run_id] = report.skipped.get(run_id, 0) + n
+
+
+def _tail_sig(path: Path, offset: int, size: int = 64) -> str:
+    """The last ``size`` bytes of the log before ``offset``, as hex ('' at offset 0 or when unreadable)."""
+    if offset <= 0:
+        return ""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, offset - size))
+            return f.read(min(size, offset)).hex()
+    except OSError:
+        return ""
 
 
 def _file_sig(path: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 DDL = """
 CREATE TABLE IF NOT EXISTS index_meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS ingest_state (
     record_sig VARCHAR DEFAULT '',
     tables_sig VARCHAR DEFAULT '',
     dir_mtime BIGINT DEFAULT 0,
-    settled BOOLEAN DEFAULT false
+    settled BOOLEAN DEFAULT false,
+    tail_sig VARCHAR DEFAULT ''
 );
 """
 

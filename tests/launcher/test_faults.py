@@ -247,7 +247,6 @@ def _check_ends(h: Harness, ids: list[str], story: str) -> None:
 
 
 def _check_records(h: Harness, ids: list[str], epochs: dict[str, int], story: str) -> None:
-    torn_and_misindexed = []
     with Store(h.root) as store:  # the app's index file, opened again after its last kill
         store.sync()
         for run_id in ids:
@@ -261,15 +260,9 @@ def _check_records(h: Harness, ids: list[str], epochs: dict[str, int], story: st
                 torn = {step for name, step in h.torn.get(run_id, ()) if name == "val/top1"}
                 complete = set(range(1, epochs[run_id] + 1))
                 assert complete - torn <= set(on_disk) <= complete, f"a completed epoch lost in {where}"
-            if indexed != sorted(on_disk) and run_id in h.torn:
-                torn_and_misindexed.append(f"{run_id}: index {indexed}, log {on_disk}")
-            else:
-                assert indexed == sorted(on_disk), f"the index differs from the log of {where}"
+            assert indexed == sorted(on_disk), f"the index differs from the log of {where}"
         statuses = dict(store.rows("SELECT id, status FROM runs"))
     assert statuses == {r: runstatus.current(runstatus.read(h.root / r)) for r in ids}
-    if torn_and_misindexed:  # everything else held; remove this once core/store re-reads a log that was cut
-        pytest.xfail("the index keeps records a power cut tore off a metrics log (core/store/ingest.py reads on "
-                     f"from its old offset; fix proposed to the lead): {'; '.join(torn_and_misindexed)}")
 
 
 def test_the_harness_kills_only_its_own_processes(runs_root: Path) -> None:

@@ -216,3 +216,21 @@ def test_list_runs_shows_latest_metrics_newest_first(runs_root: Path) -> None:
     assert frame["id"].tolist() == [newer, older]
     assert frame["val/top1"].tolist() == pytest.approx([0.5, 0.5])
     assert frame["group"].tolist() == ["b", "a"]
+
+
+def test_a_log_cut_short_is_read_again(runs_root: Path) -> None:
+    """A power cut can tear the tail off a metrics log the index had read: it must not keep the lost records."""
+    with tracking.start(name="cut", runs_dir=runs_root) as run:
+        for step in range(1, 4):
+            run.log({"val/top1": step / 10}, step=step)
+    log = run.dir / metricslog.METRICS_FILE
+    with Store(runs_root, in_memory=True) as store:
+        store.sync()
+        first_line = log.read_bytes().split(b"\n")[0] + b"\n"
+        log.write_bytes(first_line)  # the last two records are gone
+        with open(log, "ab") as f:
+            f.write(metricslog.encode_records({"val/top1": 0.9}, 5, 0.0, set()))
+        os.utime(run.dir)
+        store.sync()
+        steps = queries.curves(store, [run.id], "val/top1")[["step", "value"]].values.tolist()
+    assert steps == [[1, 0.1], [5, 0.9]]
