@@ -61,7 +61,7 @@ def test_report_prints_the_experiment_log_and_writes_csv(runs_root: Path, tmp_pa
     done = run_cli("report", run.id[-6:])
     assert done.returncode == 0, done.stderr
     assert "## Experiment: lr 1e-3" in done.stdout and "lr 3e-4 -> 1e-3" in done.stdout
-    assert "- Epoch 1: train_loss=1.5000, val_top1=0.2500" in done.stdout
+    assert "- Epoch 1: train_loss=1.5, val_top1=0.25" in done.stdout  # values as logged
     out = tmp_path / "results.csv"
     done = run_cli("report", run.id, "--format", "csv", "--out", str(out))
     assert done.returncode == 0 and str(out) in done.stdout

@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from core import runfolder
-from core.cli import compare, launch, predict, recipes, runs  # noqa: F401  (each registers its verbs)
+from core.cli import compare, launch, predict, recipes, reports, runs  # noqa: F401  (each registers its verbs)
 from core.cli.verbs import VERBS, CliError, Verb
 from core.launcher.recovery import reconcile_and_start_scheduler
 from core.runfolder.paths import runs_dir

@@ -1,4 +1,4 @@
-"""CLI verbs that read the runs: ``ls``, ``show`` and ``report``; and ``reindex``, which rebuilds the index.
+"""CLI verbs that read the runs: ``ls`` and ``show``; and ``reindex``, which rebuilds the index.
 
 Before any verb runs, ``core.cli.main`` settles runs whose processes died and starts a scheduler if runs wait
 (``reconcile_and_start_scheduler``), so a killed run shows as crashed and a queued one gets started even when no
@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import runfolder
@@ -134,30 +133,6 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- report --------------------------------------------------------------------------------------------
-def _report_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("runs", nargs="+", metavar="RUN", help="run ids (or unique parts of them)")
-    p.add_argument("--format", choices=("md", "csv"), default="md",
-                   help="md: the experiment log (changes, reason, per-epoch metrics, results); csv: one row per run")
-    p.add_argument("--out", default=None, help="write to this file instead of printing")
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    from core.views import reports
-
-    run_ids = [runfolder.resolve_run_dir(runs_dir(), r).name for r in args.runs]
-    with open_store() as store:
-        text = (reports.markdown_report if args.format == "md" else reports.csv_report)(store, run_ids)
-    if args.out is None:
-        print(text, end="" if text.endswith("\n") else "\n")
-    else:
-        Path(args.out).write_text(text)
-        print(f"wrote the {args.format} report of {len(run_ids)} run(s) to {args.out}")
-    return 0
-
-
 VERBS.register(Verb("ls", "list the runs, newest first", _ls_args, cmd_ls))
 VERBS.register(Verb("show", "show one run: status, config, metrics, tables, artifacts", _show_args, cmd_show))
 VERBS.register(Verb("reindex", "rebuild the index from the run folders", no_arguments, cmd_reindex))
-VERBS.register(Verb("report", "the experiment log of runs as markdown, or their results as CSV", _report_args,
-                    cmd_report))

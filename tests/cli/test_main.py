@@ -33,6 +33,9 @@ SPEC_VERBS = {
     "explain",
     "queue",
     "recipes",
+    "compare",
+    "import",
+    "export",
 }
 
 
