@@ -182,8 +182,8 @@ def _seed_group_records(groups: list[seeds.RunGroup], finals: dict, metrics: lis
         for metric in metrics:
             summary = seeds.summarize_seeds([finals[r].get(metric, math.nan) for r in group.runs])
             if summary["n"]:
-                out.append({"label": group.label, "runs": list(group.runs), "metric": metric,
-                            **{k: _num(v) for k, v in summary.items()}})  # fmt: skip
+                out.append({"label": group.label, "runs": list(group.runs), "metric": metric, "n": summary["n"],
+                            **{k: _num(summary[k]) for k in ("mean", "std", "sem")}})  # fmt: skip
     return out
 
 
