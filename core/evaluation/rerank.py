@@ -22,25 +22,43 @@ from core.evaluation.tensors import like as _like
 
 
 class _Blocks:
-    """Rows of the full distance matrix [[q_q, q_g], [q_g^T, g_g]], transposed, squared and divided by each
-    column's maximum, as the common implementation builds it (``(d**2 / max(d**2, axis=0)).T``)."""
+    """The full distance matrix [[q_q, q_g], [q_g^T, g_g]], transposed, squared and divided by each column's
+    maximum, as the common implementation builds it (``(d**2 / max(d**2, axis=0)).T``), served by blocks of rows
+    or by entries; it is never held whole. The transposed inputs are kept contiguous (as much memory as the
+    inputs) so that a block of rows is two slices side by side."""
 
     def __init__(self, q_g: torch.Tensor, q_q: torch.Tensor, g_g: torch.Tensor) -> None:
-        self.q_g, self.q_q, self.g_g = q_g, q_q, g_g
+        self.q_g, self.q_qT, self.q_gT, self.g_gT = q_g, q_q.T.contiguous(), q_g.T.contiguous(), g_g.T.contiguous()
         self.n_query, self.n = q_q.shape[0], q_q.shape[0] + g_g.shape[0]
+        self.row_max = torch.empty(self.n, dtype=torch.float32, device=q_g.device)  # filled by rows()
 
-    def rows(self, start: int, stop: int) -> torch.Tensor:
-        """Rows [start, stop) of the normalised matrix (float32), i.e. columns of the squared one."""
-        nq = self.n_query
-        parts = []
+    def raw_rows(self, start: int, stop: int) -> torch.Tensor:
+        nq, parts = self.n_query, []
         if start < nq:  # rows of full^T for queries: [q_q^T | q_g]
             a, b = start, min(stop, nq)
-            parts.append(torch.cat([self.q_q[:, a:b].T, self.q_g[a:b]], dim=1))
+            parts.append(torch.cat([self.q_qT[a:b], self.q_g[a:b]], dim=1))
         if stop > nq:  # for gallery images: [q_g^T | g_g^T]
             a, b = max(start - nq, 0), stop - nq
-            parts.append(torch.cat([self.q_g[:, a:b].T, self.g_g[:, a:b].T], dim=1))
-        block = torch.cat(parts).to(torch.float32) ** 2
-        return block / block.max(dim=1, keepdim=True).values
+            parts.append(torch.cat([self.q_gT[a:b], self.g_gT[a:b]], dim=1))
+        return torch.cat(parts) if len(parts) > 1 else parts[0]
+
+    def rows(self, start: int, stop: int) -> torch.Tensor:
+        """Rows [start, stop) of the normalised matrix (float32); records each row's maximum for ``entries``."""
+        block = self.raw_rows(start, stop).to(torch.float32) ** 2
+        self.row_max[start:stop] = block.max(dim=1).values
+        return block / self.row_max[start:stop, None]
+
+    def entries(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        """Entries (rows[k], cols[k]) of the normalised matrix, once ``rows`` has seen every row."""
+        nq = self.n_query
+        rq, cq = rows < nq, cols < nq
+        r, c = torch.where(rq, rows, rows - nq), torch.where(cq, cols, cols - nq)
+        value = torch.where(
+            rq,
+            torch.where(cq, self.q_qT[r.clamp(max=nq - 1), c.clamp(max=nq - 1)], self.q_g[r.clamp(max=nq - 1), c]),
+            torch.where(cq, self.q_gT[r, c.clamp(max=nq - 1)], self.g_gT[r, c]),
+        )  # fmt: skip
+        return value.to(torch.float32) ** 2 / self.row_max[rows]
 
 
 def _neighbours(blocks: _Blocks, k: int) -> torch.Tensor:
@@ -79,7 +97,8 @@ def _weights(blocks: _Blocks, sets: torch.Tensor, start: int, stop: int) -> tupl
     fresh = torch.ones_like(sets, dtype=torch.bool)
     fresh[:, 1:] = sets[:, 1:] != sets[:, :-1]
     keep = fresh & (sets < n)
-    dist = blocks.rows(start, stop).gather(1, sets.clamp(max=n - 1))
+    rows = torch.arange(start, stop, device=sets.device)[:, None].expand_as(sets)
+    dist = blocks.entries(rows.reshape(-1), sets.clamp(max=n - 1).reshape(-1)).view(sets.shape)
     w = torch.where(keep, torch.exp(-dist), torch.zeros_like(dist))
     w = w / w.sum(1, keepdim=True)
     r, c = keep.nonzero(as_tuple=True)
@@ -167,5 +186,5 @@ def k_reciprocal_rerank(q_g_dist: Any, q_q_dist: Any, g_g_dist: Any, k1: int = 2
         v = _local_query_expansion(v, forward, k2)
     jaccard = _jaccard(v, blocks.n_query)
     nq = blocks.n_query
-    original = torch.cat([blocks.rows(s, min(s + ROW_BLOCK, nq))[:, nq:] for s in range(0, nq, ROW_BLOCK)])
+    original = q_g**2 / blocks.row_max[:nq, None]  # the query rows' gallery columns
     return _like(jaccard * (1 - lambda_value) + original * lambda_value, q_g_dist)
