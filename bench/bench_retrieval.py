@@ -33,12 +33,25 @@ def clustered(n: int, identities: int = 751, dim: int = 128, seed: int = 0) -> t
     return (centres[labels] + 0.8 * rng.normal(size=(n, dim))).astype(np.float32), labels
 
 
+REPEATS = 3  # the best of these: the machine is shared, and the least disturbed repeat is the closest to the cost
+
+
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    start = time.perf_counter()
-    out = fn()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    return out, time.perf_counter() - start
+    best = float("inf")
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        out = fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return out, best
+
+
+def warm_up(device: str) -> None:
+    """One small call of each, untimed: the first use of torch's sparse and search kernels loads them."""
+    q, g, ql, gl = split(200, device)
+    average_precisions(pairwise_distances(q, g), torch.from_numpy(ql), torch.from_numpy(gl))
+    k_reciprocal_rerank(*(pairwise_distances(a, b) for a, b in ((q, g), (q, q), (g, g))))
 
 
 def split(n: int, device: str) -> tuple[torch.Tensor, ...]:
@@ -87,8 +100,13 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--skip-peer-above", type=int, default=10**9)
     parser.add_argument("--no-market", action="store_true")
+X
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f"device {args.device}, torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
+    warm_up(args.device)
+    print(f"best of {REPEATS} repeats each")
     print("\n| what | images | ours | textbook peer | peer / ours | max abs difference |")
     print("|---|---:|---:|---:|---:|---:|")
     for n in args.sizes:
