@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--skip-peer-above", type=int, default=10**9)
     parser.add_argument("--no-market", action="store_true")
-X
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default; peers use 1)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
