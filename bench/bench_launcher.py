@@ -1,20 +1,26 @@
 """The launcher: its overhead (launch -> first logged record, slot free -> next queued run started) against the
 same training command started by hand (subprocess.Popen); two CPU-bound runs on 2 CPU slots against the same
 two one after another on 1 slot (and against both started by hand at once, each with a thread per core); and
-the time to drain 100 queued tiny runs, against the same 100 started by hand one after another.
+the time to drain 100 queued tiny runs, against the same 100 started by hand one after another. With ``--ray``, on a
+Ray head node started here (127.0.0.1, 4 logical GPUs): launch -> first record through the Ray backend against a
+bare ``ray job submit`` of the same script and against the local backend, and 100 queued tiny runs drained through
+the 4 GPUs (none lost, doubled or stuck).
 
-    .venv/bin/python bench/bench_launcher.py [--repeats 5] [--only overhead|slots|drain]
+    .venv/bin/python bench/bench_launcher.py [--repeats 5] [--only overhead|slots|drain] [--ray]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,10 +28,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from core import launcher, runfolder  # noqa: E402
-from core.launcher import service  # noqa: E402
+from core.launcher import ray_cluster, service  # noqa: E402
 from core.runfolder import metricslog  # noqa: E402
 from core.runfolder import status as runstatus  # noqa: E402
 
+RAY = Path(sys.executable).with_name("ray")
 # A tiny CPU-bound run: matrix products (numpy's BLAS starts a thread per core unless told otherwise).
 CPU_BOUND = """
 import numpy as np
@@ -188,15 +195,111 @@ def bench_drain(n_runs: int, n_slots: int) -> None:
     print(f"{f'launcher: {n_slots} CPU slots':<48} {drained:>8.2f} {drained / n_runs:>10.3f}")
 
 
+# -- on a Ray cluster -------------------------------------------------------------------------------------------
+def bare_ray_submit(root: Path, address: str, cli: bool) -> float:
+    """Seconds from submitting the training script (on 1 GPU) as a Ray job to its first record (its own run
+    folder): with the `ray job submit` command line, or one POST to the job API (what the launcher sends)."""
+    before = set(os.listdir(root))
+    job_vars = {"EXPLORER_RUNS_DIR": str(root), "PYTHONPATH": str(REPO), "EXPLORER_PROVENANCE": "0"}
+    t0 = time.monotonic()
+    if cli:
+        options = [f"--address={address}", "--no-wait", "--entrypoint-num-gpus=1",
+                   f"--runtime-env-json={json.dumps({'env_vars': job_vars})}"]  # fmt: skip
+        subprocess.run([str(RAY), "job", "submit", *options, "--", *map(shlex.quote, script(1, 0.0))], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    else:
+        ray_cluster.submit(address, f"bare-{time.time_ns()}", shlex.join(script(1, 0.0)), gpus=1, cpus=1, env=job_vars)
+    while not (new := set(os.listdir(root)) - before - {"index.duckdb"}):
+        time.sleep(0.002)
+    t1 = first_record_time(root / new.pop())
+    _wait_jobs_idle(address)
+    return t1 - t0
+
+
+def through_ray(root: Path, address: str) -> float:
+    """Seconds from launch_command(on="ray") to the run's first record (scheduler cold: started on demand)."""
+    _wait_idle(root)
+    t0 = time.monotonic()
+    run_id = launcher.launch_command(script(1, 0.0), runs_dir=root, on="ray", ray_address=address)
+    t1 = first_record_time(root / run_id)
+    _wait_status(root / run_id, "succeeded")
+    return t1 - t0
+
+
+def _wait_jobs_idle(address: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{address}/api/jobs/", timeout=10) as response:
+            if not any(job["status"] in ("PENDING", "RUNNING") for job in json.loads(response.read())):
+                return
+        time.sleep(0.05)
+
+
+def bench_ray_overhead(address: str, repeats: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        bare = [bare_ray_submit(root, address, cli=True) for _ in range(repeats)]
+        post = [bare_ray_submit(root, address, cli=False) for _ in range(repeats)]
+        ours = [through_ray(root, address) for _ in range(repeats)]
+        local = [through_launcher(root) for _ in range(repeats)]
+    bare_s, post_s, ours_s, local_s = (statistics.median(x) for x in (bare, post, ours, local))
+    print(f"ray overhead: median of {repeats}; local head node (127.0.0.1, 4 logical GPUs); stand-in script, 1 epoch")
+    print(f"{'measure':<62} {'seconds':>8} {'vs ray job submit':>18} {'vs job API POST':>16}")
+    rows = [("bare `ray job submit --no-wait` -> first record", bare_s),
+            ("bare POST /api/jobs/ (Ray's job API) -> first record", post_s),
+            ("launcher on=ray: launch() -> first record (cold scheduler)", ours_s),
+            ("launcher on=local: launch() -> first record (cold scheduler)", local_s)]  # fmt: skip
+    for label, seconds in rows:
+        print(f"{label:<62} {seconds:>8.3f} {seconds - bare_s:>+17.3f}s {seconds - post_s:>+15.3f}s")
+
+
+def bench_ray_drain(address: str, n_runs: int) -> None:
+    """Queue ``n_runs`` tiny runs for the cluster at once; time until every one ended; check each ran exactly once."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        t0 = time.monotonic()
+        ids = [launcher.launch_command([sys.executable, "-c", TINY], runs_dir=root, on="ray", ray_address=address,
+                                       start=False) for _ in range(n_runs)]  # fmt: skip
+        service.ensure_scheduler(root)
+        for run_id in ids:
+            _wait_status(root / run_id, "succeeded", "failed", "crashed", "cancelled", timeout=1800)
+        elapsed = time.monotonic() - t0
+        states = [runstatus.current(runstatus.read(root / r)) for r in ids]
+        records = [len(metricslog.read_records(root / r)) for r in ids]
+        _wait_idle(root)
+        stuck = [d for d in ("queue", "active") if (root / d).is_dir() and os.listdir(root / d)]
+        with urllib.request.urlopen(f"{address}/api/jobs/", timeout=30) as response:
+            jobs = [j["submission_id"] for j in json.loads(response.read())]
+    submitted = {r: sum(j.startswith(f"explorer-{r}-") for j in jobs) for r in ids}
+    print(f"ray drain: {n_runs} tiny runs queued at once for a local head node with 4 logical GPUs (1 GPU each)")
+    print(f"  wall {elapsed:.1f} s, {elapsed / n_runs:.3f} s per run, {n_runs / elapsed * 60:.1f} runs per minute")
+    once = sum(v == 1 for v in submitted.values())
+    print(f"  succeeded {states.count('succeeded')}/{n_runs}; with exactly one record {records.count(1)}/{n_runs}; "
+          f"submitted exactly once {once}/{n_runs}; markers left {stuck or 'none'}")
+
+
+def bench_ray(repeats: int, n_runs: int) -> None:
+    from tests.launcher.ray_head import local_head
+
+    with local_head(gpus=4, cpus=4) as address:
+        bench_ray_overhead(address, repeats)
+        bench_ray_drain(address, n_runs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--only", choices=("overhead", "slots", "drain"), default=None)
     parser.add_argument("--steps", type=int, default=8, help="steps of the CPU-bound run (slots bench)")
     parser.add_argument("--drain-runs", type=int, default=100)
+    parser.add_argument("--ray", action="store_true", help="only the Ray backend's overhead and drain")
     args = parser.parse_args()
     os.environ["PYTHONPATH"] = str(REPO)
     os.environ["CUDA_VISIBLE_DEVICES"] = ""  # CPU slots, even on a GPU machine
+    os.environ["EXPLORER_PROVENANCE"] = "0"
+    if args.ray:
+        bench_ray(args.repeats, args.drain_runs)
+        return
     if args.only in (None, "overhead"):
         bench_overhead(args.repeats)
     if args.only in (None, "slots"):

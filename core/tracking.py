@@ -66,9 +66,7 @@ def start(
         all_ranks: log from every process of a distributed job, not only rank 0.
     """
     labels = RunLabels(name=name, group=group, changes=changes, reason=reason, tags=tuple(tags))
-    if not all_ranks and process_rank() != 0:
-        return NoOpRun(process_rank())  # type: ignore[return-value]
-    return start_labelled(labels, config, recipe=recipe, notes=notes, runs_dir=runs_dir)
+    return start_labelled(labels, config, recipe=recipe, notes=notes, runs_dir=runs_dir, all_ranks=all_ranks)
 
 
 def process_rank() -> int:
@@ -88,8 +86,11 @@ def start_labelled(
     recipe: str = "script",
     notes: str = "",
     runs_dir: str | os.PathLike[str] | None = None,
+    all_ranks: bool = False,
 ) -> Run:
     """``start`` with the labels as one value (how the recipe runner passes on what the CLI or a form said)."""
+    if not all_ranks and process_rank() != 0:
+        return NoOpRun(process_rank())  # type: ignore[return-value]
     root = default_runs_dir(runs_dir)
     launched = os.environ.get(LAUNCHED_RUN_ENV)
     if launched and runfolder.is_run_id(launched) and (root / launched).is_dir():
@@ -143,8 +144,11 @@ def create_run_folder(
     return run_dir
 
 
-def attach(run: str, *, runs_dir: str | os.PathLike[str] | None = None) -> Run:
-    """Open an existing run folder to log more into it (a launched run starting, or a resumed run)."""
+def attach(run: str, *, runs_dir: str | os.PathLike[str] | None = None, all_ranks: bool = False) -> Run:
+    """Open an existing run folder to log more into it (a launched run starting, or a resumed run); under
+    torchrun only rank 0 does, other ranks get a run that does nothing (as with ``start``)."""
+    if not all_ranks and process_rank() != 0:
+        return NoOpRun(process_rank())  # type: ignore[return-value]
     return Run(runfolder.resolve_run_dir(default_runs_dir(runs_dir), run), resume=True)
 
 
@@ -353,7 +357,8 @@ def _to_step(step: object) -> int:
 
 class NoOpRun:
     """The run of a process that does not log (a rank other than 0 of a distributed job): every call does
-    nothing, files asked for go to a scratch folder, so the training code needs no rank checks of its own."""
+    nothing, files asked for (checkpoints too) go to a scratch folder, removed at ``finish``, so the training
+    code needs no rank checks of its own."""
 
     def __init__(self, rank: int) -> None:
         import tempfile
@@ -369,6 +374,9 @@ class NoOpRun:
     def log_file(self, source: str | os.PathLike[str], name: str | None = None) -> Path:
         return self.artifact_path(name or Path(source).name)
 
+    def finish(self, status: str = "succeeded", error: str | None = None) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
@@ -378,4 +386,4 @@ class NoOpRun:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        self.finish()

@@ -103,7 +103,7 @@ def test_a_pass_that_hits_a_full_disk_fails_alone(runs_root: Path, monkeypatch: 
                                                   capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     import errno
 
-    def full(root: Path) -> list[str]:
+    def full(root: Path, jobs: object = None) -> list[str]:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(scheduler, "reconcile", full)

@@ -8,7 +8,7 @@ from dataclasses import replace
 from core import launcher
 from core.cli.recipes import labels_from_args, run_args
 from core.cli.verbs import VERBS, Verb, no_arguments
-from core.launcher import service, sweeps
+from core.launcher import options, service, sweeps
 from core.runfolder.paths import runs_dir
 
 
@@ -25,13 +25,21 @@ def _launch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retries", type=int, default=0, metavar="N",
                    help="queue a run that crashed (killed, out of memory, a reboot) again up to N times, from its "
                    "last checkpoint (default 0)")  # fmt: skip
+    p.add_argument("--on", choices=options.BACKENDS, default=None,
+                   help=f"where runs run: this machine's slots, or the Ray cluster at {options.RAY_ADDRESS_ENV} "
+                   f"(default: ray when {options.RAY_ADDRESS_ENV} is set, else local)")  # fmt: skip
+    p.add_argument("--gpus", type=int, default=None, metavar="N",
+                   help="GPUs of one machine each run uses (local: slots); 2 or more run it under torchrun with "
+                   "DistributedDataParallel (default: one)")  # fmt: skip
+    p.add_argument("--parallel", type=int, default=1, metavar="N", help="trials of a Bayesian sweep run at once")
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
     space = sweeps.parse_space(args.sweep)
     if space and args.sweep_kind == "bayes":
         sweep_id = sweeps.start_bayes(runs_dir(), args.recipe, args.overrides, space, n_trials=args.trials,
-                                      objective=args.objective, direction=args.direction, group=args.group)
+                                      objective=args.objective, direction=args.direction, group=args.group,
+                                      parallel=args.parallel, on=args.on, gpus=args.gpus)  # fmt: skip
         service.ensure_scheduler(runs_dir())
         print(f"Bayesian sweep {sweep_id}: {args.trials} trials, optimising {args.objective} ({args.direction})")
         print(sweep_id)
@@ -39,7 +47,8 @@ def cmd_launch(args: argparse.Namespace) -> int:
     sets = sweeps.expand(args.overrides, space, args.sweep_kind, args.trials, args.seeds)
     labels = labels_from_args(args)
     labels = replace(labels, group=labels.group or sweeps.default_group(labels.name, args.recipe, len(sets)))
-    for run_id in launcher.launch_many(args.recipe, sets, labels=labels, priority=args.priority, retries=args.retries):
+    for run_id in launcher.launch_many(args.recipe, sets, labels=labels, priority=args.priority, retries=args.retries,
+                                       on=args.on, gpus=args.gpus):  # fmt: skip
         print(run_id)
     return 0
 
@@ -56,11 +65,12 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 def cmd_queue(args: argparse.Namespace) -> int:
     rows = launcher.queue_listing()  # main() settled dead runs and started a scheduler if runs wait
+    print(launcher.cluster_resources().text)
     if not rows:
         print("the queue is empty")
     for row in rows:
-        where = f"#{row['position']} (priority {row['priority']})" if row["state"] == "queued" else row["slot"]
-        print(f"{row['id']}  {row['state']:<9} {where}  {row['name']}".rstrip())
+        order = f"#{row['position']} (priority {row['priority']})  " if row["state"] == "queued" else ""
+        print(f"{row['id']}  {row['state']:<9} {order}{row['where']}  {row['name']}".rstrip())
     return 0
 
 
@@ -68,5 +78,6 @@ VERBS.register(Verb("launch", "queue a run (or seeds / a sweep) and return at on
                     "last", _launch_args, cmd_launch))
 VERBS.register(Verb("cancel", "cancel a queued or running run (SIGTERM, then SIGKILL after a grace period)",
                     _cancel_args, cmd_cancel))
-VERBS.register(Verb("queue", "the queue: queued runs with their position, running runs with their slot",
+VERBS.register(Verb("queue", "the queue: queued runs with their position, running runs with where they run, and "
+                    "what is free",
                     no_arguments, cmd_queue))

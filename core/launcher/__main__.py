@@ -1,4 +1,5 @@
-"""The launcher's processes: ``python -m core.launcher scheduler RUNS | supervisor RUN_DIR SLOT | child RUN_DIR``."""
+"""The launcher's processes: ``python -m core.launcher scheduler RUNS | supervisor RUN_DIR SLOT | child RUN_DIR |
+ray-job RUN_DIR TOKEN``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ def main(argv: list[str]) -> int:
         from core.launcher.supervisor import supervise
 
         return supervise(Path(args[0]), args[1])
+    if role == "ray-job":
+        from core.launcher.ray_job import main as run_job
+
+        return run_job(Path(args[0]), args[1])
     if role == "child":
         from core.launcher.child import main as run_child
 
@@ -24,7 +29,7 @@ def main(argv: list[str]) -> int:
         except ValueError as exc:  # configuration and dataset errors: one line; the run is marked failed
             print(f"error: {exc}", file=sys.stderr)
             return 1
-    print(f"unknown role {role!r}; use scheduler, supervisor or child", file=sys.stderr)
+    print(f"unknown role {role!r}; use scheduler, supervisor, ray-job or child", file=sys.stderr)
     return 2
 
 

@@ -1,8 +1,9 @@
 """The run queue on disk: what to start (``launch.json`` in the run folder) and in what order.
 
 A queued run is a run folder with status ``queued`` plus a marker ``<runs>/queue/<run id>`` holding its
-priority; a started run gets a marker in ``<runs>/active/``. The scheduler lists these two small folders
-instead of every run folder. Markers are hints: the status record (a compare-and-set) decides.
+priority; a started run gets a marker in ``<runs>/active/``, and a run that ended one in ``<runs>/ended/`` until
+the scheduler has told its sweep. The scheduler lists these small folders instead of every run folder. Markers
+are hints: the status record (a compare-and-set) decides.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from core import runfolder
 LAUNCH_FILE = "launch.json"
 QUEUE_DIR = "queue"
 ACTIVE_DIR = "active"
+ENDED_DIR = "ended"
 REQUESTS_DIR = "requests"
 
 
@@ -70,9 +72,7 @@ def queued(root: Path) -> list[QueueEntry]:
 
 
 def mark_active(root: Path, run_id: str) -> None:
-    folder = root / ACTIVE_DIR
-    folder.mkdir(exist_ok=True)
-    (folder / run_id).touch()
+    _mark(root / ACTIVE_DIR, run_id)
 
 
 def unmark_active(root: Path, run_id: str) -> None:
@@ -80,7 +80,20 @@ def unmark_active(root: Path, run_id: str) -> None:
 
 
 def active(root: Path) -> list[str]:
-    return sorted(p.name for p in _markers(root / ACTIVE_DIR))
+    return _listed(root / ACTIVE_DIR)
+
+
+def mark_ended(root: Path, run_id: str) -> None:
+    """Note that a run ended, for the scheduler to tell its sweep (whichever process saw the end first)."""
+    _mark(root / ENDED_DIR, run_id)
+
+
+def unmark_ended(root: Path, run_id: str) -> None:
+    _remove(root / ENDED_DIR / run_id)
+
+
+def ended(root: Path) -> list[str]:
+    return _listed(root / ENDED_DIR)
 
 
 def claim_request(root: Path, request_id: str) -> list[str] | None:
@@ -119,6 +132,15 @@ def _safe_name(request_id: str) -> str:
     if not cleaned:
         raise ValueError(f"request id {request_id!r} must contain letters or digits")
     return cleaned
+
+
+def _mark(folder: Path, run_id: str) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / run_id).touch()
+
+
+def _listed(folder: Path) -> list[str]:
+    return sorted(p.name for p in _markers(folder))
 
 
 def _markers(folder: Path) -> list[Path]:

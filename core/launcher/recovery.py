@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from core import runfolder
-from core.launcher import queue, service
+from core.launcher import queue, ray_backend, ray_cluster, service
 from core.launcher.procs import group_members
 from core.runfolder import status as runstatus
 
@@ -22,32 +22,70 @@ MAX_START_ATTEMPTS = 3
 DIED = "its processes died without recording an end (killed, out of memory, or the machine went down?)"
 
 
-def reconcile(root: Path) -> list[str]:
+def reconcile(root: Path, jobs: ray_backend.JobStates | None = None) -> list[str]:
     """Settle active runs whose processes are gone; return the runs that ended since the last call (a run
-    queued again for a retry has not ended)."""
+    queued again for a retry has not ended). A Ray run still running or starting is settled only with ``jobs``:
+    the scheduler asks the cluster; the app and the CLI leave it to the scheduler."""
     ended = []
     for run_id in queue.active(root):
         run_dir = root / run_id
         record = runstatus.read(run_dir)
         state = runstatus.current(record)
-        if state not in runfolder.FINAL_STATUSES and runstatus.is_alive(run_dir):
+        if state not in runfolder.FINAL_STATUSES and _still_running(run_dir, record, jobs):
             continue
         if state == "starting":
-            if _still_starting(record):
+            if not _settle_not_started(root, run_dir, record, jobs):
                 continue
-            _requeue_or_fail(root, run_dir, record)
+            if runstatus.current(runstatus.read(run_dir)) in runfolder.FINAL_STATUSES:
+                _ended(root, run_id, ended)  # it could not be started (e.g. the runs folder is not shared)
         elif state == "queued":  # marked active by a scheduler that died before starting it: still queued
             if not queue.is_queued(root, run_id):
                 queue.enqueue(root, run_id)
             continue
-        elif state not in runfolder.FINAL_STATUSES and not _settle_dead(run_dir, record):
+        elif state not in runfolder.FINAL_STATUSES and not _settle_dead(run_dir, record, jobs):
             continue
         elif retry_if_asked(root, run_dir):
             pass  # queued again from its last checkpoint
         else:
-            ended.append(run_id)
+            _ended(root, run_id, ended)
         queue.unmark_active(root, run_id)
     return ended
+
+
+def _ended(root: Path, run_id: str, ended: list[str]) -> None:
+    """Count a run as ended; a sweep's trial also gets a marker, so the scheduler tells its sweep even when
+    another process (a page, the CLI) saw the end first."""
+    ended.append(run_id)
+    if (runfolder.read_json(root / run_id / queue.LAUNCH_FILE, {}) or {}).get("sweep"):
+        queue.mark_ended(root, run_id)
+
+
+def _still_running(run_dir: Path, record: dict[str, Any], jobs: ray_backend.JobStates | None) -> bool:
+    """A local run lives while some process holds its liveness lock; a Ray run while its job is pending or
+    running (or when nobody asked the cluster, or it could not be reached: it cannot be told dead then)."""
+    if not ray_backend.is_ray_run(record):
+        return runstatus.is_alive(run_dir)
+    job = jobs(record) if jobs is not None else None
+    return job is None or job.active
+
+
+def _settle_not_started(root: Path, run_dir: Path, record: dict[str, Any],
+                        jobs: ray_backend.JobStates | None) -> bool:
+    """A run that never got past ``starting``: queued again (or failed after repeated attempts) when it was
+    never started; a Ray job that ended before its run started fails the run with Ray's reason. False while
+    it may still be booting."""
+    job = jobs(record) if jobs is not None and ray_backend.is_ray_run(record) else None
+    if job is not None and job.status != ray_cluster.MISSING:
+        if record.get("cancel_requested"):
+            return runstatus.transition(run_dir, "cancelled", expect={"starting"})
+        reason = ray_backend.why_job_ended(record, job)
+        ray_backend.copy_job_log(run_dir, record)
+        runstatus.transition(run_dir, "failed", expect={"starting"}, error=reason)
+        return True
+    if _still_starting(record):
+        return False
+    _requeue_or_fail(root, run_dir, record)
+    return True
 
 
 def reconcile_and_start_scheduler(root: Path) -> bool:
@@ -58,11 +96,16 @@ def reconcile_and_start_scheduler(root: Path) -> bool:
     return service.start_scheduler_if_needed(root)
 
 
-def _settle_dead(run_dir: Path, record: dict[str, Any]) -> bool:
-    """A running run whose processes all died: cancelled if a cancel was asked (the kill was ours), else crashed."""
+def _settle_dead(run_dir: Path, record: dict[str, Any], jobs: ray_backend.JobStates | None = None) -> bool:
+    """A running run whose processes all died (or whose Ray job ended without the run recording its end):
+    cancelled if a cancel was asked (the kill was ours), else crashed."""
     if record.get("cancel_requested"):
         return runstatus.transition(run_dir, "cancelled", expect={"running", "new"})
-    return runstatus.transition(run_dir, "crashed", expect={"running", "new"}, error=DIED)
+    job = jobs(record) if jobs is not None and ray_backend.is_ray_run(record) else None
+    error = ray_backend.why_job_ended(record, job) if job is not None else DIED
+    if job is not None:
+        ray_backend.copy_job_log(run_dir, record)
+    return runstatus.transition(run_dir, "crashed", expect={"running", "new"}, error=error)
 
 
 def retries_left(run_dir: Path, record: dict[str, Any] | None = None) -> int:
@@ -93,7 +136,8 @@ def queue_again(root: Path, run_dir: Path, expect: set[str] | frozenset[str], **
     """
     queue.enqueue(root, run_dir.name)
     cleared = {"exit_code": None, "error": None, "cancel_requested": None, "start_attempts": None, "slot": None,
-               "pgid": None, "child_pid": None, "cores": None}  # fmt: skip
+               "pgid": None, "child_pid": None, "cores": None, "node": None, "gpus": None, "waiting": None,
+               **ray_backend.CLEARED}  # fmt: skip
     if runstatus.transition(run_dir, "queued", expect=expect, **{**cleared, **fields}):
         return True
     if runstatus.current(runstatus.read(run_dir)) != "queued":

@@ -40,9 +40,10 @@ def is_running(root: Path) -> bool:
 
 
 def start_scheduler_if_needed(root: Path) -> bool:
-    """Start the scheduler of ``root`` when runs are queued or active and none serves them (killed, or the
-    machine rebooted); True when one was started. Cheap: two small folders listed and a lock probed."""
-    if not (queue.queued(root) or queue.active(root)) or is_running(root):
+    """Start the scheduler of ``root`` when runs are queued or active, or ended runs wait to be told to their
+    sweeps, and none serves them (killed, or the machine rebooted); True when one was started. Cheap: three
+    small folders listed and a lock probed."""
+    if not (queue.queued(root) or queue.active(root) or queue.ended(root)) or is_running(root):
         return False
     ensure_scheduler(root)
     return True

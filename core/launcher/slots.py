@@ -123,20 +123,31 @@ def _cores_text(cores: tuple[int, ...]) -> str:
     return ("core " if len(cores) == 1 else "cores ") + ",".join(map(str, cores))
 
 
+def split(slot: str | None) -> list[str]:
+    """The slots a run holds: a run on N GPUs (``gpus=N``) holds ``"gpu:0,gpu:1"``."""
+    return [part for part in (slot or "").split(",") if part]
+
+
 def share_of(slot: str, plan: list[SlotShare] | None = None) -> SlotShare:
-    """The share of ``slot`` in ``plan`` (default: this machine's); a slot no longer in the plan (the slots
-    changed while it was queued) gets every core."""
+    """The share of ``slot`` in ``plan`` (default: this machine's): the cores of every slot it names; a slot no
+    longer in the plan (the slots changed while it was queued) gets every core."""
     plan = machine_plan() if plan is None else plan
-    return next((s for s in plan if s.slot == slot), SlotShare(slot, tuple(machine_cores())))
+    owned = {s.slot: s for s in plan}
+    parts = split(slot)
+    if not parts or any(p not in owned for p in parts):
+        return SlotShare(slot, tuple(machine_cores()))
+    cores = sorted({c for p in parts for c in owned[p].cores})
+    return SlotShare(slot, tuple(cores), shared=any(owned[p].shared for p in parts))
 
 
-def slot_env(slot: str, share: SlotShare | None = None) -> dict[str, str]:
-    """Environment a run in ``slot`` gets: its GPU only (no GPU for a CPU slot) and, given its share of the
-    cores, as many CPU threads as it owns cores."""
-    kind, _, ident = slot.partition(":")
-    env = {"CUDA_VISIBLE_DEVICES": ident if kind == "gpu" else ""}
+def slot_env(slot: str, share: SlotShare | None = None, processes: int = 1) -> dict[str, str]:
+    """Environment a run in ``slot`` gets: its GPUs only (none for CPU slots) and, given its share of the
+    cores, as many CPU threads per training process as it owns cores (divided between ``processes``)."""
+    gpus = [ident for kind, _, ident in (p.partition(":") for p in split(slot)) if kind == "gpu"]
+    env = {"CUDA_VISIBLE_DEVICES": ",".join(gpus)}
     if share is not None:
-        env.update({name: str(share.threads) for name in (*THREAD_VARIABLES, THREADS_ENV)})
+        threads = str(max(1, share.threads // max(1, processes)))
+        env.update({name: threads for name in (*THREAD_VARIABLES, THREADS_ENV)})
     return env
 
 

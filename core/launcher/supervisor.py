@@ -12,28 +12,38 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from core import runfolder
-from core.launcher import queue, service, slots
+from core.launcher import options, queue, service, slots
 from core.launcher.procs import process_env
 from core.runfolder import status as runstatus
 from core.runfolder.paths import REPO_ROOT
 from core.tracking import LAUNCHED_RUN_ENV
 
+DIE_WITH_PARENT = Path(__file__).with_name("die_with_parent.py")  # each torchrun worker starts through it
+
 
 def child_argv(run_dir: Path, spec: dict[str, object]) -> list[str]:
-    """The training command: a recipe through core.launcher.child, or the user's own argv."""
+    """The training command: a recipe through core.launcher.child, or the user's own argv; for a run on N GPUs
+    (``gpus=N``, N >= 2), N copies of it under torchrun (which sets RANK, WORLD_SIZE and the rendezvous)."""
     if spec.get("argv"):
-        return [str(a) for a in spec["argv"]]  # type: ignore[union-attr]
-    return [sys.executable, "-u", "-m", "core.launcher", "child", str(run_dir)]
+        argv = [str(a) for a in spec["argv"]]  # type: ignore[union-attr]
+    else:
+        argv = [sys.executable, "-u", "-m", "core.launcher", "child", str(run_dir)]
+    n = options.processes_of(spec)
+    if n < 2:
+        return argv
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}"]
+    return [*torchrun, "--no-python", sys.executable, str(DIE_WITH_PARENT), *argv]
 
 
-def child_env(run_dir: Path, slot: str, share: slots.SlotShare | None = None) -> dict[str, str]:
+def child_env(run_dir: Path, slot: str, share: slots.SlotShare | None = None, processes: int = 1) -> dict[str, str]:
     """The training process's environment: its slot's GPU (or none), its CPU threads, and the run it logs into."""
-    return process_env(run_dir.parent, **slots.slot_env(slot, share), **{LAUNCHED_RUN_ENV: run_dir.name},
+    return process_env(run_dir.parent, **slots.slot_env(slot, share, processes), **{LAUNCHED_RUN_ENV: run_dir.name},
                        PYTHONUNBUFFERED="1")  # fmt: skip
 
 
@@ -56,12 +66,20 @@ def supervise(run_dir: Path, slot: str) -> int:
         os.close(alive_fd)
         return 0  # it booted so slowly that the scheduler queued the run again (or it was cancelled): not ours
     try:
-        return _run_child(run_dir, slot, alive_fd)
+        share = slots.share_of(slot)
+        spec = queue.read_launch_spec(run_dir)
+        env = child_env(run_dir, slot, share, options.processes_of(spec))
+        where = {"node": socket.gethostname(), "gpus": [g for g in env["CUDA_VISIBLE_DEVICES"].split(",") if g]}
+        return run_child(run_dir, spec, alive_fd, env, pin=share, placement=where)
     finally:  # the scheduler may have been killed while the run ran: queued runs must not wait for good
         service.start_scheduler_if_needed(run_dir.parent)
 
 
-def _run_child(run_dir: Path, slot: str, alive_fd: int) -> int:
+def run_child(run_dir: Path, spec: dict[str, object], alive_fd: int, env: dict[str, str], *,
+              pin: slots.SlotShare | None, placement: dict[str, object]) -> int:
+    """Start the training process of ``spec`` (pinned to ``pin``'s cores when given), wait for it and record how
+    it ended; ``placement`` (node, GPUs) goes into the status record. A SIGTERM (cancel) is passed on by the
+    process group; this process stays to record ``cancelled``."""
     cancel = {"asked": False}
 
     def on_cancel(signum: int, frame: object) -> None:
@@ -69,18 +87,17 @@ def _run_child(run_dir: Path, slot: str, alive_fd: int) -> int:
 
     signal.signal(signal.SIGTERM, on_cancel)
     signal.signal(signal.SIGINT, on_cancel)
-    spec = queue.read_launch_spec(run_dir)
-    share = slots.share_of(slot)
     with open(run_dir / runfolder.CONSOLE_FILE, "ab", buffering=0) as console:
+        if pin is not None:
+            try:
+                slots.pin_to(pin)  # the training process inherits it
+            except OSError as exc:  # the run still runs, on every core this process may use
+                console.write(f"note: could not pin the run to cores {list(pin.cores)}: {exc}\n".encode())
+        runstatus.update(run_dir, cores=list(pin.cores) if pin is not None else None, **placement)
         try:
-            slots.pin_to(share)  # the training process inherits it
-        except OSError as exc:  # the run still runs, on every core this process may use
-            console.write(f"note: could not pin the run to cores {list(share.cores)}: {exc}\n".encode())
-        runstatus.update(run_dir, cores=list(share.cores))
-        try:
-            child = subprocess.Popen(child_argv(run_dir, spec), cwd=str(spec.get("cwd") or REPO_ROOT),
-                                     env=child_env(run_dir, slot, share), stdin=subprocess.DEVNULL, stdout=console,
-                                     stderr=subprocess.STDOUT, pass_fds=(alive_fd,))
+            child = subprocess.Popen(child_argv(run_dir, spec), cwd=str(spec.get("cwd") or REPO_ROOT), env=env,
+                                     stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
+                                     pass_fds=(alive_fd,))  # fmt: skip
         except OSError as exc:
             console.write(f"could not start the run: {exc}\n".encode())
             runstatus.transition(run_dir, "failed", error=f"could not start: {exc}", exit_code=127)

@@ -17,7 +17,7 @@ from typing import Any
 
 from core import runfolder
 from core.launcher import queue
-from core.launcher.control import launch_many
+from core.launcher.control import launch_many, where_to_run
 from core.runfolder import metricslog
 from core.runfolder import status as runstatus
 from core.runfolder.labels import RunLabels
@@ -106,18 +106,22 @@ def _without(base: Sequence[str], *keys: str) -> list[str]:
 
 # -- Bayesian search (optuna) ----------------------------------------------------------------------------
 def start_bayes(root: Path, recipe: str, base: Sequence[str], space: Mapping[str, Sequence[Any]], *, n_trials: int,
-                objective: str, direction: str = "maximize", group: str | None = None, parallel: int = 1) -> str:
-    """Create a study and queue its first trial(s); returns the sweep id (also the runs' group)."""
+                objective: str, direction: str = "maximize", group: str | None = None, parallel: int = 1,
+                on: str | None = None, gpus: int | None = None) -> str:
+    """Create a study and queue its first ``parallel`` trials (each finished trial queues the next); returns the
+    sweep id (also the runs' group). ``on`` and ``gpus`` say where every trial runs (see ``launch_many``)."""
     import optuna
 
     _check_space(space)
     if direction not in ("maximize", "minimize"):
         raise SweepError(f"direction must be 'maximize' or 'minimize', not {direction!r}")
+    where = where_to_run(on, gpus)
     sweep_id = f"bayes-{runfolder.new_run_id()}"
     folder = root / SWEEPS_DIR / sweep_id
     folder.mkdir(parents=True)
     spec = {"recipe": recipe, "base": list(base), "space": {k: [str(v) for v in vs] for k, vs in space.items()},
-            "n_trials": int(n_trials), "objective": objective, "direction": direction, "group": group or sweep_id}
+            "n_trials": int(n_trials), "objective": objective, "direction": direction, "group": group or sweep_id,
+            "launch": {"on": "local", **where}}
     runfolder.write_json_atomic(folder / "sweep.json", spec)
     optuna.create_study(study_name=sweep_id, storage=_storage(folder), direction=direction)
     for _ in range(max(1, min(parallel, n_trials))):
@@ -159,8 +163,10 @@ def _queue_next_trial(root: Path, folder: Path, sweep: dict[str, Any]) -> str:
     overrides = [*_without(sweep["base"], *chosen), *(f"{k}={v}" for k, v in chosen.items())]
     labels = RunLabels(name=f"trial {trial.number}", group=sweep["group"],
                        reason=f"Bayesian sweep {folder.name}, trial {trial.number}")
+    where = sweep.get("launch") or {"on": "local"}  # where every trial runs, chosen when the sweep started
     (run_id,) = launch_many(sweep["recipe"], [overrides], labels=labels, runs_dir=root, start=False,
-                            extra={"sweep": folder.name, "trial": trial.number})
+                            extra={"sweep": folder.name, "trial": trial.number}, on=where["on"], gpus=where.get("gpus"),
+                            ray_address=where.get("ray_address"))  # fmt: skip
     return run_id
 
 

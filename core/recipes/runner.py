@@ -3,14 +3,16 @@
 Bad input (an unknown key, a missing dataset, unavailable weights) is found before a run folder is created,
 so it creates nothing. A failure while training marks the run failed with the message (the tracking
 context manager does that), saves the traceback as ``artifacts/traceback.txt`` and is re-raised as a
-:class:`RunFailedError` with one readable line.
+:class:`RunFailedError` with one readable line. Under torchrun (a launch with ``gpus=N``) every process joins
+the process group first and only rank 0 writes to the run folder (the others get a run that does nothing).
 """
 
 from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,11 +72,13 @@ def run_recipe(
     """
     entry = get_recipe(recipe)
     use_slot_threads()
-    if run_id is None:
-        cfg, prepared, run = _start_new(entry, overrides, labels, runs_dir)
-    else:
-        cfg, prepared, run = _attach_queued(entry, overrides, run_id, runs_dir)
-    _train(entry, cfg, run, RunContext(prepared=prepared, echo=echo))
+    echo = echo if tracking.process_rank() == 0 else _quiet  # under torchrun, rank 0 reports progress
+    with distributed():
+        if run_id is None:
+            cfg, prepared, run = _start_new(entry, overrides, labels, runs_dir)
+        else:
+            cfg, prepared, run = _attach_queued(entry, overrides, run_id, runs_dir)
+        _train(entry, cfg, run, RunContext(prepared=prepared, echo=echo))
     return run.id
 
 
@@ -122,6 +126,7 @@ def resume_run(run_id: str, runs_dir: str | os.PathLike[str] | None = None, *, e
     meta = runfolder.read_json(run_dir / runfolder.META_FILE, {}) or {}
     _check_resumable(run_dir)
     use_slot_threads()
+    echo = echo if tracking.process_rank() == 0 else _quiet
     entry = get_recipe(meta.get("recipe", ""))
     cfg = from_dict(entry.config_cls, runfolder.read_json(run_dir / runfolder.CONFIG_FILE, {}) or {})
     last = run_dir / runfolder.CHECKPOINTS_DIR / RESUME_CHECKPOINT
@@ -130,10 +135,11 @@ def resume_run(run_id: str, runs_dir: str | os.PathLike[str] | None = None, *, e
             f"run {run_dir.name} has no {runfolder.CHECKPOINTS_DIR}/{RESUME_CHECKPOINT} (it stopped before its "
             f"first epoch ended); nothing to resume: start it again with `python -m core run {entry.name} ...`"
         )
-    prepared = entry.prepare(cfg, True)
-    run = tracking.attach(run_dir.name, runs_dir=root)
-    _train(entry, cfg, run, RunContext(prepared=prepared, resume_from=last, echo=echo))
-    return run.id
+    with distributed():
+        prepared = entry.prepare(cfg, True)
+        run = tracking.attach(run_dir.name, runs_dir=root)
+        _train(entry, cfg, run, RunContext(prepared=prepared, resume_from=last, echo=echo))
+    return run_dir.name
 
 
 def use_slot_threads() -> None:
@@ -144,6 +150,31 @@ def use_slot_threads() -> None:
         import torch
 
         torch.set_num_threads(threads)
+
+
+def _quiet(line: str) -> None:
+    """The progress printer of a process that does not report (a rank other than 0)."""
+
+
+@contextmanager
+def distributed() -> Iterator[None]:
+    """Under torchrun (WORLD_SIZE >= 2): join the process group, nccl on GPUs (each process on the GPU of its
+    LOCAL_RANK) or gloo on the CPU, and leave it at the end; nothing otherwise. The recipe wraps its model in
+    DistributedDataParallel when the group exists."""
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) < 2:
+        yield
+        return
+    import torch
+    import torch.distributed as dist
+
+    cuda = torch.cuda.is_available()
+    if cuda:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group("nccl" if cuda else "gloo")
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
 
 
 def _check_resumable(run_dir: Path) -> None:
