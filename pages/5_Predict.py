@@ -7,9 +7,10 @@ import streamlit as st
 
 from core.recipes.classify import predict
 from core.views import predict as predictview
-from core.views import run as runview
+from core.views import predictions as predtables
+from pages.lib.address import follow_address
 from pages.lib.common import page_setup, store_or_stop
-from pages.lib.prediction import has_checkpoint, model_of, show_explanation
+from pages.lib.prediction import has_checkpoint, model_of, read_upload, show_explanation
 
 page_setup("Predict")
 st.title("Predict")
@@ -19,7 +20,9 @@ if not labels:
     st.info("No classify run with a checkpoint yet: train one on the Launch page, then come back.")
     st.stop()
 top = st.columns([3, 1, 2])
-run_id = top[0].selectbox("Run", list(labels), format_func=labels.get, key="predict_run")
+follow_address("predict_run", "run", list(labels), predictview.best_run(index, list(labels)))
+run_id = top[0].selectbox("Run", list(labels), format_func=labels.get, key="predict_run",
+                          help="opens with the finished run of best test top-1")
 which = top[1].radio("Checkpoint", ["best", "last"], key="predict_ckpt", horizontal=True)
 second = top[2].selectbox("Side by side with", ["", *labels], format_func=lambda r: labels.get(r, "— none —"),
                           key="predict_second")
@@ -28,16 +31,11 @@ if handle is None:
     st.stop()
 
 # -- the image ---------------------------------------------------------------------------------------------
-preds = runview.predictions(index, run_id)
+preds = predtables.predictions(index, run_id)
 source = st.radio("Image", predictview.SOURCES, horizontal=True, key="predict_source")
 image, truth_name, image_label, row = None, None, "", None
 if source == "upload":
-    upload = st.file_uploader("An image", type=list(predict.UPLOAD_TYPES), key="predict_upload")
-    if upload is not None:
-        try:
-            image, image_label = predict.read_upload(upload.getvalue(), upload.name), upload.name
-        except predict.PredictError as exc:
-            st.error(str(exc))
+    image, image_label = read_upload()
 elif preds.empty:
     st.info("This run has no test predictions table to browse; upload an image instead.")
 elif source == "test images":
@@ -68,7 +66,9 @@ if image is None:
 # -- Grad-CAM settings -------------------------------------------------------------------------------------
 controls = st.columns([2, 2, 3, 2])
 method = controls[0].selectbox("Method", list(predict.METHODS), key="predict_method")
-target_kind = controls[1].selectbox("Explain", [*predictview.TARGETS, predictview.A_CLASS], key="predict_target")
+targets = predictview.targets(truth_name is not None)
+follow_address("predict_target", "explain", targets)
+target_kind = controls[1].selectbox("Explain", targets, key="predict_target")
 target: str | int = predictview.TARGETS.get(target_kind, "pred")
 if target_kind == predictview.A_CLASS:
     target = controls[1].selectbox("Class", range(len(handle.classes)), format_func=lambda i: handle.classes[i],

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from core import tracking
+from core.evaluation.confusion import top_confused_pairs
 
 MAKES = ["audi", "bmw"]
 MODELS = {"audi-a": "audi", "audi-b": "audi", "bmw-a": "bmw", "bmw-b": "bmw"}
@@ -44,19 +47,21 @@ def log_classify_like(root: Path, images: Path, name: str, group: str, seed: int
             rows.append({"image": path, "truth": truth, "pred": pred, "correct": correct[i],
                          "truth_make": MODELS[truth], "pred_make": MODELS[pred],
                          "top5": [{"class": pred, "prob": 0.7}]})
-        run.log({"test/top1": sum(correct) / 12, "test/make_acc": 0.9}, step=5)
+        make_acc = sum(r["truth_make"] == r["pred_make"] for r in rows) / 12
+        run.log({"test/top1": sum(correct) / 12, "test/make_acc": make_acc}, step=5)
         run.log_table("test/predictions", rows)
         run.log_table("test/per_make", [{"make": m, "correct": 5, "total": 6, "accuracy": skill}
                                         for m in MAKES])
-        cells: dict[tuple[str, str], int] = {}
-        for r in rows:
-            cells[(r["truth_make"], r["pred_make"])] = cells.get((r["truth_make"], r["pred_make"]), 0) + 1
-        run.log_table("test/confusion_make", [{"truth": t, "predicted": p, "count": c} for (t, p), c in cells.items()])
-        model_cells: dict[tuple[str, str], int] = {}
-        for r in rows:
-            model_cells[(r["truth"], r["pred"])] = model_cells.get((r["truth"], r["pred"]), 0) + 1
-        run.log_table("test/confusion_model",
-                      [{"truth": t, "predicted": p, "count": c} for (t, p), c in model_cells.items()])
+        for level, (truth, pred, names) in {"make": ("truth_make", "pred_make", MAKES),
+                                            "model": ("truth", "pred", models)}.items():  # fmt: skip
+            cm = np.zeros((len(names), len(names)), dtype=np.int64)
+            for r in rows:
+                cm[names.index(r[truth]), names.index(r[pred])] += 1
+            run.log_table(f"test/confusion_{level}", [
+                {"truth": names[t], "predicted": names[p], "count": int(cm[t, p]), "truth_index": int(t),
+                 "predicted_index": int(p)} for t, p in zip(*cm.nonzero())])  # fmt: skip
+            suffix = "_make" if level == "make" else ""
+            run.log_table(f"test/top_confused{suffix}", top_confused_pairs(cm, names, k=20))
     return run.id
 
 
@@ -68,3 +73,23 @@ def prepare(root: Path, images: Path) -> dict[str, str]:
         "multi0": log_classify_like(root, images, "multi s0", "multi", 0, 0.9),
         "multi1": log_classify_like(root, images, "multi s1", "multi", 1, 0.9),
     }
+
+
+def prepare_other_projects(root: Path) -> dict[str, str | list[str]]:
+    """Runs other projects log through core.tracking: a detector (steps in the tens of thousands, mAP in
+    percent, system metrics, no per-sample tables) and a sweep of three variants whose test top-1 ties."""
+    with tracking.start(name="detector", group="detection", config={"lr": 0.001, "model": "yolo"},
+                        runs_dir=root) as det:  # fmt: skip
+        for step in range(0, 100_001, 500):
+            det.log({"train/loss": 3 * math.exp(-step / 30_000) + 0.1 + 0.05 * math.sin(step),
+                     "val/mAP": 50 * (1 - math.exp(-step / 20_000)), "system/cpu_percent": 50 + step % 7,
+                     "system/ram_gb": 3.2}, step=step)  # fmt: skip
+        det.log({"test/mAP": 48.3}, step=100_000)
+    sweep = []
+    for i in range(3):
+        with tracking.start(name=f"combo_{i}", group="dm-sweep", config={"variant": i}, runs_dir=root) as run:
+            for epoch in range(1, 4):
+                run.log({"train/KL": 1.0 / epoch + i / 10, "val/top1": 30.0 + epoch}, step=epoch)
+            run.log({"test/top1": 34.84, "test/KL": 0.3}, step=3)
+        sweep.append(run.id)
+    return {"detector": det.id, "sweep": sweep}

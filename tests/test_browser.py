@@ -1,58 +1,33 @@
-"""In a real browser: launch a tiny classify run from the Launch page, watch it succeed on the Run page,
-select it and a second run on Runs, and find both in Compare's summary. Screenshots of each page go to
-test-artifacts/. Needs Debian's chromium (.ci/run installs it); skipped where it is missing."""
+"""In a real browser: launch a tiny classify run from the Launch page, follow the link to it and watch it
+succeed on the Run page, explain its predictions on Predict (no dead end when the image source changes, a fake
+image said to be one and taken off the list), select it and a second run on Runs, and find both in Compare's
+summary. Screenshots of each page go to test-artifacts/. Needs Debian's chromium (.ci/run installs it);
+skipped where it is missing."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from core.datasets.synthetic_cars import generate_synthetic_cars
 
 from .conftest import REPO
 from .fixtures_runs import log_classify_like
+from .helpers_browser import CHROMIUM, CHROMIUM_ARGS, AppServer
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = REPO / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def app_url(runs_root: Path, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "EXPLORER_RUNS_DIR": str(runs_root), "EXPLORER_CPU_SLOTS": "1", "PYTHONPATH": str(REPO)}
-    log = open(tmp_path / "streamlit.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.headless", "true"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            process_group=0)
-    url = f"http://localhost:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.3)
-    yield url
-    os.killpg(proc.pid, 15)
-    proc.wait(timeout=20)
-    log.close()
+    server = AppServer(runs_root, tmp_path / "streamlit.log").start()
+    yield server.url
+    server.stop()
 
 
 def _fill(page, label: str, value: str) -> None:
@@ -68,6 +43,30 @@ def _choose(page, label: str, option: str) -> None:
     page.wait_for_timeout(400)
 
 
+def _predict_has_no_dead_end(page, app_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{app_url}/Predict")
+    expect(page.get_by_text("Explain", exact=True)).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("browser run").first).to_be_visible()  # the best finished run is the default
+    _choose(page, "Explain", "truth")
+    page.get_by_text("upload", exact=True).click()
+    page.wait_for_timeout(1500)
+    fake = tmp_path / "fake.png"
+    fake.write_text("not an image at all")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(fake))
+    expect(page.get_by_text("fake.png is not an image: its content is text")).to_be_visible(timeout=30_000)
+    expect(page.locator('[data-testid="stFileUploaderFile"]')).to_have_count(0)  # not left on the list
+    real = tmp_path / "real.png"
+    Image.new("RGB", (48, 48), (200, 30, 30)).save(real)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(real))
+    expect(page.get_by_text("Make probabilities")).to_be_visible(timeout=120_000)
+    explain = page.get_by_role("combobox", name="Explain")
+    expect(explain).to_have_value("prediction")  # an upload has no truth to explain: back to the prediction
+    page.screenshot(path=str(ARTIFACTS / "predict.png"), full_page=True)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
 def test_launch_watch_select_compare(app_url: str, runs_root: Path, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -76,8 +75,7 @@ def test_launch_watch_select_compare(app_url: str, runs_root: Path, tmp_path: Pa
     log_classify_like(runs_root, tmp_path / "images", "earlier baseline", "single", 0, 0.5)
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                                                      "--disable-background-networking"])
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(f"{app_url}/Launch")
         expect(page.get_by_text("Configuration")).to_be_visible(timeout=60_000)
@@ -94,10 +92,16 @@ def test_launch_watch_select_compare(app_url: str, runs_root: Path, tmp_path: Pa
         expect(page.get_by_text("Latest runs")).to_be_visible(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
 
-        page.goto(f"{app_url}/Run?run={run_id}")
+        page.goto(f"{app_url}/Launch")
+        link = page.get_by_role("link", name=f"Open {run_id[-6:]}")
+        if link.count():  # the success message and its link stay on the form while the session lasts
+            link.click()
+        else:
+            page.goto(f"{app_url}/Run?run={run_id}")
         expect(page.get_by_text("succeeded").first).to_be_visible(timeout=240_000)
         page.wait_for_timeout(2500)
         page.screenshot(path=str(ARTIFACTS / "run.png"), full_page=True)
+        _predict_has_no_dead_end(page, app_url, tmp_path)
 
         page.goto(f"{app_url}/Runs")
         grid = page.locator('[data-testid="stDataFrame"]').first

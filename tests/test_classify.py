@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import timm
 import torch
 
 from core.cli.main import main as cli_main
@@ -232,14 +233,14 @@ def test_resume_without_a_checkpoint_says_so(tiny_cars: Path, monkeypatch: pytes
 def test_pretrained_true_offline_is_a_clear_error_and_creates_nothing(
     tiny_cars: Path, runs_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = model_module.timm.create_model
+    real = timm.create_model
 
     def offline(name: str, pretrained: bool = False, **kwargs: object) -> torch.nn.Module:
         if pretrained:
             raise OSError("[Errno -2] Name or service not known: huggingface.co")
         return real(name, pretrained=False, **kwargs)
 
-    monkeypatch.setattr(model_module.timm, "create_model", offline)
+    monkeypatch.setattr(timm, "create_model", offline)
     with pytest.raises(PretrainedWeightsError, match="pretrained=false") as info:
         run_recipe("classify", tiny(tiny_cars, "pretrained=true"), echo=quiet)
     assert "Traceback" not in str(info.value)
@@ -316,7 +317,7 @@ def test_cli_data_and_recipes(
     out = capsys.readouterr().out
     assert out.startswith("classify:") and "  backbone=mobilenetv3_small_100" in out and "scheduler=cosine" in out
     assert cli_main(["recipes", "--json"]) == 0
-    (entry,) = json.loads(capsys.readouterr().out)
+    entry = next(e for e in json.loads(capsys.readouterr().out) if e["name"] == "classify")
     assert {f["name"] for f in entry["fields"]} >= {"dataset", "backbone", "pretrained", "heads", "freeze"}
 
 

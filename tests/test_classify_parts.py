@@ -13,11 +13,13 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms import v2
 
-from core.recipes.classify.data import AUGMENT_PRESETS, build_transform, inverse_frequency_weights
+from core.recipes.classify.data import inverse_frequency_weights
 from core.recipes.classify.losses import ClassificationLoss, HierarchicalLoss, head_disagreement, make_marginal
 from core.recipes.classify.model import Classifier, LogitsOnly, build_model
-from core.recipes.classify.optim import LrSchedule
 from core.recipes.classify.train import Progress, resolve_workers
+from core.recipes.common.choices import AUGMENT_PRESETS
+from core.recipes.common.data import build_transform
+from core.recipes.common.optim import LrSchedule
 
 torch.manual_seed(0)
 LOGITS = torch.randn(7, 5) * 3

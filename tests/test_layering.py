@@ -85,7 +85,7 @@ def test_the_first_page_and_its_core_imports_load_without_torch() -> None:
         "import sys, runpy; sys.argv = ['x'];"
         "import core.store.queries, core.store, core.tracking, core.evaluation.classification;"
         "import core.views.runs, core.views.run, core.views.compare, core.views.launch, core.views.reports;"
-        "import core.views.predict;"
+        "import core.views.predict, core.views.predictions, core.views.verdicts;"
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)

@@ -1,6 +1,8 @@
-"""Datasets for the classify recipe: one registry of named loaders returning `ClassificationData`.
+"""Datasets of the recipes: one registry of named loaders returning `ClassificationData` (for re-ID, the
+classes are the individuals).
 
-Importing this package registers the built-in entries (synthetic-cars, imagefolder, stanford-cars).
+Importing this package registers the built-in entries (synthetic-cars, synthetic-spots, imagefolder,
+stanford-cars, csv-manifest).
 `ImageListDataset` is imported on first use, so listing datasets does not import torch.
 """
 
@@ -8,7 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core.datasets import image_folder, stanford_cars, synthetic_cars  # noqa: F401  (registers entries)
+from core.datasets import (  # noqa: F401  (registers entries)
+    csv_manifest,
+    image_folder,
+    stanford_cars,
+    synthetic_cars,
+    synthetic_spots,
+)
 from core.datasets.registry import (
     DATASETS,
     ClassificationData,
@@ -24,6 +32,7 @@ from core.datasets.registry import (
     register_dataset,
 )
 from core.datasets.synthetic_cars import ensure_synthetic_cars, generate_synthetic_cars
+from core.datasets.synthetic_spots import ensure_synthetic_spots, generate_synthetic_spots
 
 if TYPE_CHECKING:
     from core.datasets.image_list import ImageListDataset
@@ -39,7 +48,9 @@ __all__ = [
     "SplitOptions",
     "default_data_dir",
     "ensure_synthetic_cars",
+    "ensure_synthetic_spots",
     "generate_synthetic_cars",
+    "generate_synthetic_spots",
     "get_dataset",
     "list_datasets",
     "load_dataset",

@@ -10,14 +10,12 @@ the make/model layout that `imagefolder` reads; the same seed gives byte-identic
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
 
+from core.datasets.generated import MANIFEST, ensure_at, split_counts, write_image_set
 from core.datasets.image_folder import load_image_folder
 from core.datasets.registry import (
     ClassificationData,
@@ -31,7 +29,7 @@ from core.datasets.synthetic_cars_draw import FAMILIES, VARIANTS, render_image
 
 VERSION = 2  # bump when the drawing changes: the folder name changes with it, so old sets are not reused
 FOLDER_NAME = f"synthetic-cars-v{VERSION}"
-MANIFEST = "manifest.json"
+__all__ = ["FOLDER_NAME", "MANIFEST", "VERSION", "ensure_synthetic_cars", "generate_synthetic_cars"]
 
 
 def class_names(n_makes: int, models_per_make: int) -> list[tuple[str, str]]:
@@ -51,11 +49,7 @@ def class_counts(
 ) -> list[dict[str, int]]:
     """Images per split of each class: class totals spread evenly from 1x to `imbalance`x, shuffled by seed."""
     weights = np.random.default_rng([seed, 7]).permutation(np.linspace(1.0, imbalance, n_classes))
-    counts = []
-    for total in np.maximum(3, np.round(images_per_class * weights / weights.mean()).astype(int)):
-        split = {s: max(1, round(int(total) * fraction)) for s, fraction in fractions.items()}
-        counts.append({"train": max(1, int(total) - sum(split.values())), **split})
-    return counts
+    return split_counts(np.maximum(3, np.round(images_per_class * weights / weights.mean()).astype(int)), fractions)
 
 
 def generate_synthetic_cars(
@@ -85,45 +79,22 @@ def generate_synthetic_cars(
     Returns:
         `out_dir` as an absolute path.
     """
-    out = Path(out_dir).expanduser().resolve()
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} already exists; pass overwrite=True or delete it to regenerate")
     names = class_names(n_makes, models_per_make)
     fractions = {"val": val_fraction, "test": test_fraction}
     counts = class_counts(len(names), images_per_class, imbalance, fractions, seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        for index, ((make, model), per_split) in enumerate(zip(names, counts, strict=True)):
-            for split, count in per_split.items():
-                folder = tmp / split / make / model
-                folder.mkdir(parents=True)
-                for n in range(count):
-                    image = render_image(seed, index, split, n, models_per_make, image_size)
-                    image.save(folder / f"{n:04d}.png", format="PNG")
-        _write_manifest(tmp, seed, names, counts)
-        _publish(tmp, out, overwrite)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
+    images = (
+        (f"{split}/{make}/{model}/{n:04d}.png", render_image(seed, index, split, n, models_per_make, image_size))
+        for index, ((make, model), per_split) in enumerate(zip(names, counts, strict=True))
+        for split, count in per_split.items()
+        for n in range(count)
+    )
+    return write_image_set(out_dir, images, _manifest(seed, names, counts), overwrite)
 
 
-def _write_manifest(folder: Path, seed: int, names: list[tuple[str, str]], counts: list[dict[str, int]]) -> None:
+def _manifest(seed: int, names: list[tuple[str, str]], counts: list[dict[str, int]]) -> dict:
     """The manifest: generator, version, seed and each class's images per split (its presence marks a whole set)."""
     classes = [{"make": make, "model": model, **c} for (make, model), c in zip(names, counts, strict=True)]
-    manifest = {"generator": "synthetic-cars", "version": VERSION, "seed": seed, "classes": classes}
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-
-
-def _publish(tmp: Path, out: Path, overwrite: bool) -> None:
-    """Rename `tmp` to `out`. If another process published `out` meanwhile, keep theirs (same seed, same set)."""
-    if overwrite and out.exists():
-        shutil.rmtree(out)
-    try:
-        os.rename(tmp, out)
-    except OSError:
-        if not (out / MANIFEST).is_file():
-            raise
+    return {"generator": "synthetic-cars", "version": VERSION, "seed": seed, "classes": classes}
 
 
 def ensure_synthetic_cars(data_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -133,14 +104,7 @@ def ensure_synthetic_cars(data_dir: str | os.PathLike[str] | None = None) -> Pat
 
 
 def _ensure_at(folder: Path) -> Path:
-    if (folder / MANIFEST).is_file():
-        return folder
-    if folder.exists():
-        raise DatasetError(
-            f"{folder} exists but has no {MANIFEST}, so it is not a complete synthetic-cars set; "
-            "delete it to regenerate"
-        )
-    return generate_synthetic_cars(folder)
+    return ensure_at(folder, "synthetic-cars", lambda out: generate_synthetic_cars(out))
 
 
 def load_synthetic_cars(root: str | os.PathLike[str] | None, options: SplitOptions) -> ClassificationData:

@@ -128,6 +128,16 @@ def status_counts(store: Store) -> list[tuple[str, int]]:
     return [(status, int(n)) for status, n in rows]
 
 
+CONFIG_PREFIX = "config."  # a runs-list column holding a config key's value: "config.lr"
+
+
+def config_keys(store: Store) -> list[str]:
+    """The top-level config keys some run logged, sorted."""
+    sql = ("SELECT DISTINCT unnest(json_keys(CASE WHEN json_valid(config) AND config LIKE '{%' THEN config "
+           "ELSE '{}' END)) AS key FROM runs ORDER BY 1")
+    return [row[0] for row in store.rows(sql)]
+
+
 def find_runs(
     store: Store,
     *,
@@ -141,12 +151,40 @@ def find_runs(
     descending: bool = True,
     limit: int | None = 50,
     offset: int = 0,
+    config: list[str] | None = None,
 ) -> tuple[pd.DataFrame, int]:
-    """One page of runs matching the filters, sorted by a column or any metric's last value; and the total.
+    """One page of runs matching the filters, sorted by a column, any metric's last value or a config key's
+    value (``config.<key>``, numbers as numbers); and the total. ``config`` keys become ``config.<key>`` columns.
 
     The filtering, sorting and paging happen in SQL, so 10,000 runs cost what 50 do.
     """
+    config = list(config or [])
     params: list[Any] = list(metrics)
+    where = _filters(params, search, status, group, recipe, tag)
+    pivots = "".join(f', max(s.last_value) FILTER (WHERE s.name = ${i + 1}) AS "{_quote(m)}"'
+                     for i, m in enumerate(metrics))
+    for key in config:
+        params.append(f"$.{json.dumps(key)}")
+        value = f"json_extract_string(CASE WHEN json_valid(r.config) THEN r.config END, ${len(params)})"
+        pivots += f', any_value({value}) AS "{_quote(CONFIG_PREFIX + key)}"'
+    names_in = ", ".join(f"${i + 1}" for i in range(len(metrics))) or "NULL"
+    way = "DESC" if descending else "ASC"
+    order = ", ".join(f"{e} {way} NULLS LAST" for e in _order_by(sort, metrics, config))
+    sql = (
+        f"SELECT {_RUN_COLUMNS}{pivots}, count(*) OVER () AS total FROM runs r "
+        f"LEFT JOIN metric_summary s ON s.run_key = r.key AND s.name IN ({names_in}) "
+        f"WHERE {' AND '.join(where)} GROUP BY ALL "
+        f"ORDER BY {order}, r.id DESC "
+        f"{f'LIMIT {int(limit)} ' if limit else ''}OFFSET {int(offset)}"
+    )
+    frame = store.frame(sql, params)
+    total = int(frame["total"].iloc[0]) if len(frame) else 0
+    return frame.drop(columns="total"), total
+
+
+def _filters(params: list[Any], search: str, status: list[str] | None, group: list[str] | None,
+             recipe: list[str] | None, tag: list[str] | None) -> list[str]:
+    """The WHERE conditions of the runs filters; their values are appended to ``params`` ($n placeholders)."""
     where = ["TRUE"]
     if search:
         params.append(f"%{search.lower()}%")
@@ -160,20 +198,17 @@ def find_runs(
     if tag:
         params.append(list(tag))
         where.append(f"list_has_any(r.tags, ${len(params)}::VARCHAR[])")
-    pivots = "".join(f', max(s.last_value) FILTER (WHERE s.name = ${i + 1}) AS "{_quote(m)}"'
-                     for i, m in enumerate(metrics))
-    names_in = ", ".join(f"${i + 1}" for i in range(len(metrics))) or "NULL"
-    order = f'"{_quote(sort)}"' if sort in metrics or sort in SORTABLE else "created"
-    sql = (
-        f"SELECT {_RUN_COLUMNS}{pivots}, count(*) OVER () AS total FROM runs r "
-        f"LEFT JOIN metric_summary s ON s.run_key = r.key AND s.name IN ({names_in}) "
-        f"WHERE {' AND '.join(where)} GROUP BY ALL "
-        f"ORDER BY {order} {'DESC' if descending else 'ASC'} NULLS LAST, r.id DESC "
-        f"{f'LIMIT {int(limit)} ' if limit else ''}OFFSET {int(offset)}"
-    )
-    frame = store.frame(sql, params)
-    total = int(frame["total"].iloc[0]) if len(frame) else 0
-    return frame.drop(columns="total"), total
+    return where
+
+
+def _order_by(sort: str, metrics: list[str], config: list[str]) -> list[str]:
+    """The ORDER BY expressions of a sort choice; a config key sorts numbers by value, then text."""
+    if sort in metrics or sort in SORTABLE:
+        return [f'"{_quote(sort)}"']
+    if sort.startswith(CONFIG_PREFIX) and sort.removeprefix(CONFIG_PREFIX) in config:
+        column = f'"{_quote(sort)}"'
+        return [f"TRY_CAST({column} AS DOUBLE)", column]
+    return ["created"]
 
 
 def curves_many(store: Store, run_ids: list[str], metrics: list[str], max_points: int = 1000) -> pd.DataFrame:
@@ -228,11 +263,12 @@ def table_names(store: Store, run_id: str) -> list[str]:
 
 
 def runs_meta(store: Store, run_ids: list[str]) -> pd.DataFrame:
-    """Name, group, status, recipe, config (JSON text), changes, reason of the given runs."""
+    """Name, group, status, recipe, config (JSON text), changes, reason, notes, tags... of the given runs."""
     if not run_ids:
-        return pd.DataFrame(columns=["id", "name", "group", "status", "recipe", "config", "changes", "reason"])
+        return pd.DataFrame(columns=["id", "name", "group", "status", "recipe", "config", "changes", "reason", "tags"])
     sql = (f'SELECT id, name, grp AS "group", status, recipe, created, ended, config, changes, reason, notes, '
-           f"progress_done, progress_total, error FROM runs WHERE id IN ({_params(len(run_ids))}) ORDER BY created")
+           f"progress_done, progress_total, error, tags FROM runs WHERE id IN ({_params(len(run_ids))}) "
+           f"ORDER BY created")
     return store.frame(sql, list(run_ids))
 
 

@@ -1,5 +1,6 @@
-"""What the Compare page shows: summary with deltas against a baseline, config diff, per-make side by side,
-seed groups as mean ± std, whether a difference is significant, and the axes of a sweep's parallel coordinates."""
+"""What the Compare page shows: curves per run or per seed group, a summary with deltas against a baseline in
+each metric's own units, the config diff, per-make accuracy side by side, accuracies with their 95% interval,
+and the axes of a sweep's parallel coordinates. Verdicts and findings come from ``core.views.verdicts``."""
 
 from __future__ import annotations
 
@@ -11,22 +12,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.evaluation import diagnostics, stats
+from core.evaluation import seeds
+from core.evaluation.semantics import Semantics
 from core.recipes.config import diff as config_diff_of
 from core.store import Store, queries
 from core.views import verdicts
+from core.views.run import interval_text, smooth
 from core.views.runs import run_label
 
-# Metrics where lower is better; every other metric is better when higher.
-LOWER_IS_BETTER = ("loss", "epoch_seconds", "gap")
 MAX_TICKS = 8
-# What Compare charts first, when the runs logged them (at most three of these).
-DEFAULT_METRICS = ("val/top1", "val/loss", "val/make_acc", "val/mAP")
-MAIN_METRIC = "val/top1"  # of the significance tests, when no metric is chosen
-
-
-def lower_is_better(metric: str) -> bool:
-    return any(word in metric.rsplit("/", 1)[-1] for word in LOWER_IS_BETTER)
+SHARE = Semantics("accuracy", "max", "fraction")  # how per-make accuracies (shares in [0, 1]) are written
 
 
 def run_labels(store: Store, limit: int = 500) -> dict[str, str]:
@@ -35,29 +30,36 @@ def run_labels(store: Store, limit: int = 500) -> dict[str, str]:
     return {run_id: run_label(name, run_id) for run_id, name in zip(recent["id"], recent["name"])}
 
 
-def default_metrics(names: list[str]) -> list[str]:
-    """The metrics Compare starts with: up to three of DEFAULT_METRICS that were logged, else the first two."""
-    return [m for m in DEFAULT_METRICS if m in names][:3] or names[:2]
+def default_metrics(store: Store, run_ids: list[str], limit: int = 3) -> list[str]:
+    """The metrics Compare starts with: the first ``limit`` of those the verdicts default to."""
+    return verdicts.default_metrics(store, run_ids)[:limit]
+
+
+def seed_series(store: Store, run_ids: list[str]) -> dict[str, str]:
+    """run id -> the label of its seed group, for the runs in a real seed group (same config but the seed)."""
+    labels, configs = verdicts.labels_and_configs(store, run_ids)
+    return {run: group.label for group in seeds.seed_groups(labels, configs) for run in group.runs}
 
 
 def charts(store: Store, run_ids: list[str], metrics: list[str], *, smoothing: float = 0.0, x_axis: str = "step",
            by_group: bool = False) -> dict[str, pd.DataFrame]:
     """What each metric's chart draws, for the metrics with points: with ``by_group``, the mean ± std per seed
-    group and step (``group_bands``); else one line per run (``run_lines``)."""
+    group and step with the other runs as lines (``group_bands``); else one line per run (``run_lines``)."""
     points = queries.curves_many(store, run_ids, metrics)
-    groups = queries.runs_meta(store, run_ids).set_index("id")["group"].to_dict()
+    series = seed_series(store, run_ids) if by_group else {}
     out = {}
     for metric in metrics:
         part = points[points["name"] == metric]
         if not part.empty:
-            out[metric] = group_bands(part, groups) if by_group else run_lines(part, smoothing, x_axis)
+            out[metric] = group_bands(part, series) if by_group else run_lines(part, smoothing, x_axis)
     return out
 
 
 def run_lines(points: pd.DataFrame, smoothing: float, x_axis: str) -> pd.DataFrame:
     """One metric's points (run_id, step, value, time) as lines: ``series`` is the run, values are smoothed per
-    run, and on a time axis, time counts from each run's first point (runs started at different times)."""
+    run (the raw value kept in ``raw``), and on a time axis, time counts from each run's first point."""
     part = points.copy()
+    part["raw"] = part["value"]
     part["value"] = part.groupby("run_id")["value"].transform(lambda v: smooth(v, smoothing))
     part["series"] = part["run_id"]
     if x_axis == "time":
@@ -65,42 +67,87 @@ def run_lines(points: pd.DataFrame, smoothing: float, x_axis: str) -> pd.DataFra
     return part
 
 
-def summary(store: Store, run_ids: list[str], metrics: list[str], baseline: str) -> pd.DataFrame:
+def summary(store: Store, run_ids: list[str], metrics: list[str], baseline: str,
+            semantics: dict[str, Semantics] | None = None) -> pd.DataFrame:
     """One row per run: last value of each metric, its delta against the baseline (absolute and %), its best
     value over the run's steps (``<metric> (best)``: the "best val loss" of a results table), and whether the
-    last value is the best among the runs (``best:<metric>`` columns)."""
+    last value is the best among the runs by the metric's direction (``best:<metric>`` columns; none on ties)."""
+    semantics = semantics or verdicts.semantics_of(store, run_ids, metrics)
     finals = queries.final_metrics(store, run_ids)
     meta = queries.runs_meta(store, run_ids).set_index("id")
     table = pd.DataFrame({"run": run_ids, "name": [meta.loc[r, "name"] for r in run_ids]})
     for metric in metrics:
+        sem = semantics[metric]
         of_metric = finals[finals["name"] == metric].set_index("run_id")
-        last = of_metric["last_value"]
-        values = np.array([last.get(r, np.nan) for r in run_ids], dtype=float)
-        base = last.get(baseline, np.nan)
+        values = np.array([of_metric["last_value"].get(r, np.nan) for r in run_ids], dtype=float)
+        base = of_metric["last_value"].get(baseline, np.nan)
         table[metric] = values
         table[f"Δ {metric}"] = values - base
         table[f"Δ% {metric}"] = np.where(base != 0, (values - base) / abs(base) * 100, np.nan)
-        extreme = of_metric["min_value" if lower_is_better(metric) else "max_value"]
+        extreme = of_metric["min_value" if sem.goal == "min" else "max_value"] if sem.goal else pd.Series()
         table[f"{metric} (best)"] = np.array([extreme.get(r, np.nan) for r in run_ids], dtype=float)
-        finite = values[np.isfinite(values)]
-        best = (finite.min() if lower_is_better(metric) else finite.max()) if finite.size else np.nan
-        table[f"best:{metric}"] = values == best
+        table[f"best:{metric}"] = best_cells(values, sem)
     return table
 
 
-def summary_cells(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``summary``'s table as shown (by run name, without the ``best:`` columns), and which of its cells hold
-    the best value of their metric (True/False, same shape)."""
-    shown = table.drop(columns=[c for c in table.columns if c.startswith("best:")]).set_index("name")
-    best = {c: table[f"best:{c}"].to_numpy(dtype=bool) if f"best:{c}" in table else np.zeros(len(table), bool)
-            for c in shown.columns}
-    return shown, pd.DataFrame(best, index=shown.index)
+def best_cells(values: np.ndarray, sem: Semantics) -> np.ndarray:
+    """Which values are the best by the metric's direction; none when they all tie or there is no direction."""
+    finite = values[np.isfinite(values)]
+    best = sem.best(finite.tolist())
+    if best is None or finite.size < 2 or np.all(finite == finite[0]):
+        return np.zeros(len(values), dtype=bool)
+    return values == best
 
 
-def findings(store: Store, run_ids: list[str]) -> list[diagnostics.Finding]:
-    """The diagnostics of the runs together, from their final metrics and their groups."""
-    groups = queries.runs_meta(store, run_ids).set_index("id")["group"].to_dict()
-    return diagnostics.diagnose_runs(verdicts.finals_of(store, run_ids), groups)
+def summary_cells(table: pd.DataFrame, semantics: dict[str, Semantics]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``summary``'s table as shown: by run name, each value written in its metric's units (34.84%, +1.20 pts,
+    +3.57%), without the run id and ``best:`` columns; and which cells hold a metric's best value (same shape)."""
+    shown = table.drop(columns=["run", *[c for c in table.columns if c.startswith("best:")]]).set_index("name")
+    cells, best = {}, {}
+    for column in shown.columns:
+        kind, metric = _column_kind(column, semantics)
+        sem = semantics[metric]
+        write = {"Δ": sem.format_delta, "Δ%": _percent_change}.get(kind, sem.format)
+        cells[column] = [write(v) for v in shown[column]]
+        best[column] = table[f"best:{metric}"].to_numpy(dtype=bool) if kind == "value" else np.zeros(len(shown), bool)
+    return pd.DataFrame(cells, index=shown.index), pd.DataFrame(best, index=shown.index)
+
+
+def _column_kind(column: str, semantics: dict[str, Semantics]) -> tuple[str, str]:
+    """('value' | 'Δ' | 'Δ%' | 'best', metric) of a summary column."""
+    if column in semantics:
+        return "value", column
+    if column.endswith(" (best)"):
+        return "best", column.removesuffix(" (best)")
+    kind, _, metric = column.partition(" ")
+    return kind, metric
+
+
+def _percent_change(value: float) -> str:
+    return "—" if value is None or not math.isfinite(value) else f"{value:+.2f}%"
+
+
+def seed_group_table(judgement: verdicts.Judgement, labels: dict[str, str]) -> pd.DataFrame:
+    """The real seed groups of a judgement: group, n, mean ± std in the metric's units, and its runs."""
+    rows = []
+    for group in judgement.seed_groups:
+        sem = judgement.semantics[group["metric"]]
+        rows.append({"group": group["label"], "metric": group["metric"], "n": int(group["n"]),
+                     "mean ± std": f"{sem.format(group['mean'])} ± {sem.format_delta(group['std']).lstrip('+')}",
+                     "runs": ", ".join(labels.get(r, r) for r in group["runs"])})  # fmt: skip
+    return pd.DataFrame(rows, columns=["group", "metric", "n", "mean ± std", "runs"])
+
+
+def intervals(store: Store, run_ids: list[str], labels: dict[str, str]) -> pd.DataFrame:
+    """Accuracies computed from each run's per-sample predictions with their 95% Wilson interval (text), one
+    row per run that has them; empty when none has."""
+    rows = {}
+    for run_id in run_ids:
+        found = verdicts.accuracy_intervals(store, run_id)
+        if len(found):
+            rows[labels.get(run_id, run_id)] = {r["metric"]: interval_text(r["accuracy"], r["low"], r["high"], r["n"])
+                                                for r in found.to_dict("records")}  # fmt: skip
+    return pd.DataFrame.from_dict(rows, orient="index").fillna("—")
 
 
 def config_differences(store: Store, run_ids: list[str]) -> pd.DataFrame:
@@ -169,95 +216,29 @@ def _varied_keys(configs: list[dict[str, Any]]) -> list[str]:
     return keys
 
 
-def per_make(store: Store, run_ids: list[str]) -> pd.DataFrame:
-    """Per-make accuracy of each run side by side, with each run's difference to the first run."""
+def per_make(store: Store, run_ids: list[str], labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """Per-make accuracy of each run side by side (as percentages, by run label), with each run's difference to
+    the first run in points; empty when no run logged test/per_make."""
+    labels = labels or {}
     columns = {}
     for run_id in run_ids:
         rows = queries.run_table(store, run_id, "test/per_make")
         columns[run_id] = {r["make"]: r["accuracy"] for r in rows}
     if not any(columns.values()):
         return pd.DataFrame()
-    frame = pd.DataFrame(columns)
-    first = run_ids[0]
+    frame = pd.DataFrame(columns).sort_index()
+    shown = pd.DataFrame({labels.get(r, r): frame[r].map(SHARE.format) for r in run_ids}, index=frame.index)
     for run_id in run_ids[1:]:
-        frame[f"Δ {run_id[-6:]}"] = frame[run_id] - frame[first]
-    return frame.sort_index()
+        shown[f"Δ {labels.get(run_id, run_id[-6:])}"] = (frame[run_id] - frame[run_ids[0]]).map(SHARE.format_delta)
+    return shown
 
 
-def seed_groups(store: Store, run_ids: list[str], metric: str) -> pd.DataFrame:
-    """Groups among the runs with the mean ± std of the metric's last value and the number of seeds."""
-    meta = queries.runs_meta(store, run_ids)
-    finals = queries.final_metrics(store, run_ids)
-    last = finals[finals["name"] == metric].set_index("run_id")["last_value"]
-    rows = []
-    for group, members in meta.groupby("group"):
-        values = [v for v in (last.get(r) for r in members["id"]) if v is not None and np.isfinite(v)]
-        if not values:
-            continue
-        mean, std, n = stats.mean_std(values)
-        rows.append({"group": group or "(no group)", "mean": mean, "std": std, "n": n, "values": values})
-    return pd.DataFrame(rows, columns=["group", "mean", "std", "n", "values"])
-
-
-def group_bands(points: pd.DataFrame, groups: dict[str, str]) -> pd.DataFrame:
-    """Mean and std per group and step of curve points (run_id, step, value), for bands on a chart."""
-    frame = points.assign(group=points["run_id"].map(groups).fillna(""))
-    agg = frame.groupby(["group", "step"])["value"].agg(["mean", "std", "count"]).reset_index()
+def group_bands(points: pd.DataFrame, series: dict[str, str]) -> pd.DataFrame:
+    """Mean and std per series and step of curve points (run_id, step, value): a seed group's runs share one
+    series (a band), every other run is a series of its own (a line); ``count`` is the runs at that step."""
+    frame = points.assign(group=points["run_id"].map(series).fillna(points["run_id"]))
+    agg = frame.groupby(["group", "step"], sort=False)["value"].agg(["mean", "std", "count"]).reset_index()
     return agg.fillna({"std": 0.0})
-
-
-def mcnemar_of_runs(store: Store, run_a: str, run_b: str) -> stats.TestResult | None:
-    """McNemar's test on the two runs' test predictions, paired by image; None when either lacks them."""
-    a = {r["image"]: bool(r["correct"]) for r in queries.run_table(store, run_a, "test/predictions")
-         if r.get("correct") is not None}
-    b = {r["image"]: bool(r["correct"]) for r in queries.run_table(store, run_b, "test/predictions")
-         if r.get("correct") is not None}
-    shared = sorted(set(a) & set(b))
-    if not shared:
-        return None
-    return stats.mcnemar([a[i] for i in shared], [b[i] for i in shared], label_a=run_a[-6:], label_b=run_b[-6:])
-
-
-def welch_of_groups(table: pd.DataFrame, group_a: str, group_b: str, metric: str) -> stats.TestResult:
-    """Welch's t-test between two seed groups of ``seed_groups``' table."""
-    values = table.set_index("group")["values"]
-    return stats.welch(values[group_a], values[group_b], label_a=group_a, label_b=group_b, metric=metric)
-
-
-@dataclass(frozen=True)
-class Significance:
-    """Which tests the runs allow: Welch's t-test between two seed groups of the main metric, and McNemar's
-    test of the baseline against the first other run (paired by test image)."""
-
-    metric: str
-    seeds: pd.DataFrame  # seed_groups' table of the metric
-    other: str | None  # the run compared with the baseline
-    mcnemar: stats.TestResult | None  # None when either run lacks test predictions
-
-    @property
-    def welch(self) -> bool:
-        """At least two groups of at least two seeds each."""
-        return len(self.seeds) >= 2 and int((self.seeds["n"] >= 2).sum()) >= 2
-
-    @property
-    def hint(self) -> bool:
-        """Neither test applies: tell the user what each needs."""
-        return self.mcnemar is None and (self.seeds.empty or bool((self.seeds["n"] < 2).all()))
-
-
-def significance(store: Store, run_ids: list[str], baseline: str, metrics: list[str]) -> Significance:
-    """The tests that apply to the runs, on the first chosen metric (MAIN_METRIC when none is chosen)."""
-    metric = metrics[0] if metrics else MAIN_METRIC
-    other = next((r for r in run_ids if r != baseline), None)
-    return Significance(metric=metric, seeds=seed_groups(store, run_ids, metric), other=other,
-                        mcnemar=mcnemar_of_runs(store, baseline, other) if other else None)
-
-
-def smooth(values: pd.Series, weight: float) -> pd.Series:
-    """Exponential moving average as TensorBoard's smoothing slider does it (weight 0 = raw)."""
-    if weight <= 0:
-        return values
-    return values.ewm(alpha=1 - weight, adjust=True).mean()
 
 
 def _text(value: Any) -> str:

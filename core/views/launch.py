@@ -4,7 +4,9 @@ diffs, seeds and sweeps, and the request key that makes a double click launch on
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
+import re
 import uuid
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -20,6 +22,37 @@ from core.store import Store, queries
 
 def fields(recipe: str) -> list[FieldSpec]:
     return describe(get_recipe(recipe).config_cls)
+
+
+def sections(recipe: str) -> list[tuple[str, list[FieldSpec]]]:
+    """The form's sections (data, model, optimisation...) in the order the config declares them, each with its
+    fields: a field's ``section`` when the config gives one, else the ``# -- name ---`` heading above it in the
+    config class; fields under no heading go to "Settings"."""
+    headings = _source_headings(get_recipe(recipe).config_cls)
+    out: dict[str, list[FieldSpec]] = {}
+    for spec in fields(recipe):
+        title = getattr(spec, "section", None) or headings.get(spec.name) or "Settings"
+        out.setdefault(title[:1].upper() + title[1:], []).append(spec)
+    return list(out.items())
+
+
+_HEADING = re.compile(r"^\s*#\s*--\s*(.+?)\s*-*\s*$")
+_FIELD = re.compile(r"^\s*(\w+)\s*:")
+
+
+def _source_headings(cls: type) -> dict[str, str]:
+    """Field name -> the ``# -- heading ---`` comment above it in the class source ({} when unreadable)."""
+    try:
+        lines = inspect.getsource(cls).splitlines()
+    except (OSError, TypeError):
+        return {}
+    out, current = {}, None
+    for line in lines:
+        if heading := _HEADING.match(line):
+            current = heading.group(1)
+        elif (name := _FIELD.match(line)) and current:
+            out[name.group(1)] = current
+    return out
 
 
 def defaults(recipe: str, clone: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -116,12 +149,34 @@ def submit(recipe: str, raw: dict[str, Any], *, name: str, group: str, changes: 
 
 # -- the page's form state -------------------------------------------------------------------------------
 # The form's session-state keys besides the config fields (FormState.key) and the widgets of OPTIONS.
-NONCE, BASE, BASE_RECIPE, CLONE, ERRORS, RESULT = (
-    "launch_nonce", "launch_base", "launch_base_recipe", "launch_clone", "launch_errors", "launch_result")
+NONCE, BASE, BASE_RECIPE, CLONE, ERRORS, RESULT, RECIPE = (
+    "launch_nonce", "launch_base", "launch_base_recipe", "launch_clone", "launch_errors", "launch_result",
+    "launch_recipe")  # fmt: skip
+AUTO_CHANGES, LAUNCHED, LAUNCHED_IDS = "launch_auto_changes", "launch_launched", "launch_launched_ids"
+LAUNCHED_HELP = ("This form was just launched: pressing Launch again does nothing (a double click launches once). "
+                 "Change a field to launch something else, or use 'Launch the same again'.")
 # The widgets beside the config fields (labels, seeds and sweep) by session-state key, with their defaults.
 OPTIONS = {"launch_name": "", "launch_group": "", "launch_changes": "", "launch_reason": "", "launch_seeds": 1,
            "launch_sweep": "", "launch_kind": "grid", "launch_trials": 8, "launch_objective": "val/top1",
            "launch_direction": "maximize"}
+
+
+def clone_from_address(state: MutableMapping[str, Any], store: Store, run_id: str | None) -> str | None:
+    """Point the form at a run named in the address (``?clone=ID``, the Run page's Clone): its recipe and config.
+
+    Returns:
+        None when done (or nothing asked), else why the run cannot be cloned.
+    """
+    if not run_id:
+        return None
+    meta = queries.runs_meta(store, [run_id])
+    recipes = {r.name for r in list_recipes()}
+    if meta.empty or meta["recipe"].iloc[0] not in recipes:
+        return f"cannot clone {run_id!r}: no recipe run with that id; pick one under 'Clone from a run'"
+    state[RECIPE], state[CLONE] = meta["recipe"].iloc[0], run_id
+    state.pop(BASE_RECIPE, None)  # the form loads the clone on its next follow_recipe
+    state["launch_group"] = state.get("launch_group") or str(meta["group"].iloc[0] or "")
+    return None
 
 
 def recipe_help() -> str:
@@ -219,6 +274,30 @@ class FormState:
             return ""
         return "Changed: " + ", ".join(f"`{k}` {as_text(a)} → {as_text(b)}" for k, (a, b) in changes.items())
 
+    def fill_changes(self) -> None:
+        """Pre-fill "Changes" with the diff against the clone (or the defaults), as long as the user has not
+        written their own: call before the Changes box is drawn."""
+        changes = changed(self.recipe, self.values(), self.base)
+        auto = ", ".join(f"{k} {as_text(a)} → {as_text(b)}" for k, (a, b) in changes.items())
+        if self.state.get("launch_changes", "") in ("", self.state.get(AUTO_CHANGES)):
+            self.state["launch_changes"] = auto
+        self.state[AUTO_CHANGES] = auto
+
+    def fingerprint(self) -> str:
+        """What the form holds (recipe, fields, labels, seeds and sweep), as one text."""
+        options = {k: self.state.get(k) for k in OPTIONS}
+        return json.dumps({"recipe": self.recipe, **self.values(), **options}, sort_keys=True, default=str)
+
+    @property
+    def already_launched(self) -> bool:
+        """The form holds exactly what was just launched: Launch would only repeat it."""
+        return self.state.get(LAUNCHED) == self.fingerprint()
+
+    @property
+    def launched_ids(self) -> list[str]:
+        """The runs the last successful launch queued (for links to them)."""
+        return list(self.state.get(LAUNCHED_IDS, []))
+
     def launch(self) -> None:
         """The launch button: check every field, and queue only when all are valid; the result is kept."""
         form = self.values()
@@ -239,6 +318,7 @@ class FormState:
             return
         ids = [launched] if isinstance(launched, str) else launched
         self.state[RESULT] = ("success", f"Queued {len(ids)}: " + ", ".join(f"`{i}`" for i in ids))
+        self.state[LAUNCHED], self.state[LAUNCHED_IDS] = self.fingerprint(), ids
 
     def launch_again(self) -> None:
         """A second, separate launch of the same form (a double click of Launch launches once)."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
@@ -34,8 +35,8 @@ def finished_runs(store: Store, has_checkpoint: Callable[[str], bool], limit: in
 
 
 def makes(preds: pd.DataFrame) -> list[str]:
-    """The makes of the test images, sorted."""
-    return sorted(preds["truth_make"].dropna().unique())
+    """The makes of the test images, sorted ([] when the table has none)."""
+    return sorted(preds["truth_make"].dropna().unique()) if "truth_make" in preds else []
 
 
 def models_of(preds: pd.DataFrame, make: str) -> list[str]:
@@ -89,3 +90,45 @@ def class_index(classes: Sequence[str], name: str | None) -> int | None:
 def probability_table(ranked: Sequence[tuple[str, float]], what: str) -> dict[str, list[Any]]:
     """Ranked (name, probability) pairs as two columns: ``what`` and probability."""
     return {what: [name for name, _ in ranked], "probability": [p for _, p in ranked]}
+
+
+def best_run(store: Store, run_ids: list[str]) -> str | None:
+    """The run the page opens with: the best test top-1 among ``run_ids`` (the first when none logged it)."""
+    if not run_ids:
+        return None
+    finals = queries.final_metrics(store, run_ids)
+    top1 = finals[finals["name"] == "test/top1"].dropna(subset=["last_value"])
+    return str(top1.loc[top1["last_value"].idxmax(), "run_id"]) if len(top1) else run_ids[0]
+
+
+def targets(has_truth: bool) -> list[str]:
+    """What a CAM can explain for this image: the prediction, the truth when it is known, or a chosen class."""
+    return [t for t in TARGETS if has_truth or TARGETS[t] != "truth"] + [A_CLASS]
+
+
+def upload_problem(data: bytes, name: str) -> str | None:
+    """What is wrong with an uploaded file, said in words, before any model sees it; None when it opens as an
+    image (the size and format limits are checked when it is read)."""
+    from PIL import Image, UnidentifiedImageError  # only when a file is uploaded
+
+    from core.datasets.image_folder import IMAGE_FORMATS
+
+    if not data:
+        return f"{name} is empty (0 bytes): upload the image file itself, not a shortcut to it."
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            probe.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        text = data[:512].decode("utf-8", errors="strict") if _is_text(data[:512]) else None
+        what = f"text ({text[:40].strip()!r}...)" if text is not None else "not in any image format"
+        return (f"{name} is not an image: its content is {what}, whatever its name says. "
+                f"Upload an image in one of: {', '.join(IMAGE_FORMATS)}.")  # fmt: skip
+    return None
+
+
+def _is_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -1,4 +1,6 @@
-"""What the Runs and Run pages show about a run, assembled from the index and the run folder."""
+"""What the Run page shows about a run, assembled from the index and the run folder: the headline, the curves
+of whatever the run logged (raw and smoothed), the test results with their 95% intervals, the config as a
+table, notes and tags. Findings come from ``core.views.verdicts``, one definition for every page."""
 
 from __future__ import annotations
 
@@ -12,20 +14,16 @@ import pandas as pd
 
 from core import runfolder
 from core.evaluation import diagnostics
+from core.evaluation.semantics import SHARE_WORDS, name_words
 from core.runfolder import status as runstatus
 from core.store import Store, queries
+from core.views import verdicts
 
-# The Run page's charts: a title and the metrics drawn on it.
-CURVE_GROUPS = (("Loss", ("train/loss", "val/loss")), ("Top-1", ("train/top1", "val/top1")),
-                ("Top-5", ("train/top5", "val/top5")),
-                ("Make accuracy", ("train/make_acc", "val/make_acc", "val/make_head_acc", "val/head_agreement")),
-                ("Learning rate", ("train/lr",)), ("mAP / rank-1", ("val/mAP", "val/rank1")))
-CURVE_METRICS = tuple(m for _, names in CURVE_GROUPS for m in names)
-# The most confused pairs the classify recipe logs, by confusion level.
-TOP_CONFUSED = {"model": "test/top_confused", "make": "test/top_confused_make"}
-# The predictions table's columns of truth and prediction, by confusion level.
-_PREDICTION_COLUMNS = {"model": ("truth", "pred"), "make": ("truth_make", "pred_make")}
-_DIAGNOSED = ("train/loss", "val/loss", "train/top1", "val/top1", "val/head_agreement", "val/mAP")
+SYSTEM = "system/"  # metrics of the training process (CPU %, RAM, GPU), drawn in their own section
+LIVE = ("queued", "starting", "running")  # a run in one of these may still change: the page refreshes it
+# The Run page's sections, in order; each is shown only when the run has data for it.
+SMOOTHING, SMOOTH_FROM = 0.6, 50  # the Run page smooths curves of at least SMOOTH_FROM points by default
+SECTIONS = ("Results", "Confusion", "Predictions", "System", "Config & notes", "Console")
 
 
 @dataclass
@@ -46,11 +44,29 @@ class RunOverview:
     progress: float | None  # 0..1
     eta_s: float | None
     stale: bool
+    tags: list[str] = field(default_factory=list)
     findings: list[diagnostics.Finding] = field(default_factory=list)
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE
+
+
+def exists(store: Store, run_id: str | None, *, sync: bool = False) -> bool:
+    """Whether the index holds a run with exactly this id (any text is safe to ask: it is never a path); with
+    ``sync``, a run not found is looked for once more after the index catches up (one launched a moment ago)."""
+    if not run_id:
+        return False
+    if queries.runs_meta(store, [str(run_id)]).empty:
+        if not sync:
+            return False
+        store.sync()
+        return not queries.runs_meta(store, [str(run_id)]).empty
+    return True
 
 
 def overview(store: Store, run_id: str, stale_after_s: float = 60.0, *, findings: bool = True) -> RunOverview:
-    """The run's labels, status, progress and ETA; with ``findings``, its diagnostics too (one more query)."""
+    """The run's labels, status, progress and ETA; with ``findings``, its diagnostics too (as the Runs table)."""
     meta = queries.runs_meta(store, [run_id])
     if meta.empty:
         raise runfolder.RunNotFoundError(f"no run {run_id!r} in the index; pick one on the Runs page")
@@ -66,37 +82,9 @@ def overview(store: Store, run_id: str, stale_after_s: float = 60.0, *, findings
         progress=done / total if done is not None and total else None,
         eta_s=(total - done) * epoch_s if done is not None and total and _finite(epoch_s) else None,
         stale=row["status"] == "running" and silent is not None and silent > stale_after_s,
-        findings=diagnose(store, run_id) if findings else [],
-    )
-
-
-def diagnose(store: Store, run_id: str) -> list[diagnostics.Finding]:
-    """Diagnostics of one run from its curves and, when logged, its test predictions."""
-    points = queries.curves_many(store, [run_id], list(_DIAGNOSED), max_points=100_000)
-    curves = {name: list(zip(g["step"].tolist(), g["value"].tolist())) for name, g in points.groupby("name")}
-    predicted = [r.get("pred") for r in queries.run_table(store, run_id, "test/predictions")]
-    codes = {name: i for i, name in enumerate(dict.fromkeys(predicted))}  # class names -> indices
-    return _diagnosed(curves, [codes[p] for p in predicted] or None)
-
-
-def _diagnosed(curves: diagnostics.Curves, predictions: list[int] | None = None) -> list[diagnostics.Finding]:
-    """Findings of one run; curves the checks cannot read (e.g. accuracies in percent) become a finding."""
-    try:
-        return diagnostics.diagnose_run(curves, predictions=predictions)
-    except ValueError as exc:
-        return [diagnostics.Finding(kind="stall", severity="info", message=f"not diagnosed: {exc}")]
-
-
-def badges(store: Store, run_ids: list[str]) -> dict[str, str]:
-    """A short warning per run for the runs list ('' when healthy): the kinds of its findings."""
-    points = queries.curves_many(store, run_ids, list(_DIAGNOSED), max_points=2000)
-    out = {}
-    for run_id in run_ids:
-        mine = points[points["run_id"] == run_id]
-        curves = {n: list(zip(g["step"].tolist(), g["value"].tolist())) for n, g in mine.groupby("name")}
-        found = _diagnosed(curves)
-        out[run_id] = ", ".join(sorted({f.kind.replace("_", " ") for f in found}))
-    return out
+        tags=[str(t) for t in row["tags"]] if row.get("tags") is not None else [],
+        findings=verdicts.run_findings(store, [run_id])[run_id] if findings else [],
+    )  # fmt: skip
 
 
 def run_choices(store: Store, current: str | None, limit: int = 200) -> tuple[list[str], dict[str, str]]:
@@ -106,8 +94,9 @@ def run_choices(store: Store, current: str | None, limit: int = 200) -> tuple[li
     """
     recent, _ = queries.find_runs(store, metrics=[], limit=limit)
     labels = dict(zip(recent["id"], recent["name"] + " · " + recent["id"].str[-6:]))
-    choices = list(labels) if current in labels or current is None else [current, *labels]
-    return choices, labels
+    if current is not None and current not in labels and exists(store, current):
+        labels = {current: f"{queries.runs_meta(store, [current])['name'].iloc[0]} · {current[-6:]}", **labels}
+    return list(labels), labels
 
 
 def header_metrics(view: RunOverview) -> list[tuple[str, str, str | None]]:
@@ -118,25 +107,84 @@ def header_metrics(view: RunOverview) -> list[tuple[str, str, str | None]]:
         ("Recipe", view.recipe, None),
         ("Group", view.group or "—", None),
         ("ETA", str(dt.timedelta(seconds=round(view.eta_s))) if view.eta_s else "—", None),
-    ]
+    ]  # fmt: skip
 
 
-def curves(store: Store, run_id: str) -> pd.DataFrame:
-    return queries.curves_many(store, [run_id], list(CURVE_METRICS))
+def sections(store: Store, run_id: str) -> list[str]:
+    """The Run page's sections that have something to show for this run, in SECTIONS order."""
+    tables = set(queries.table_names(store, run_id))
+    names = queries.metric_names(store, [run_id])
+    has = {
+        "Results": any(n.startswith("test/") for n in names) or "test/per_make" in tables,
+        "Confusion": any(t.startswith("test/confusion_") for t in tables),
+        "Predictions": "test/predictions" in tables,
+        "System": any(n.startswith(SYSTEM) for n in names),
+    }
+    return [s for s in SECTIONS if has.get(s, True)]
 
 
-def curve_charts(store: Store, run_id: str) -> list[tuple[str, pd.DataFrame]]:
-    """The run's charts that have points: title and points (name, step, value, with ``series`` = name)."""
-    points = curves(store, run_id)
+def chart_groups(names: list[str]) -> list[tuple[str, list[str]]]:
+    """The run's charts from the metrics it logged: one per quantity (the last part of the name), its splits
+    as lines (train/loss and val/loss together), titled by that quantity; losses first, then accuracy-like
+    quantities (top-1, mAP...), then the rest (learning rate, timings), each by name."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(name.rsplit("/", 1)[-1], []).append(name)
+
+    def rank(quantity: str) -> tuple[int, str]:
+        words = name_words(quantity)
+        kind = 0 if "loss" in words or quantity.endswith("loss") else 1 if SHARE_WORDS & set(words) else 2
+        return kind, quantity.lower()
+
+    return [(q, groups[q]) for q in sorted(groups, key=rank)]
+
+
+def default_smoothing(store: Store, run_id: str) -> float:
+    """TensorBoard's 0.6 for long curves; none for short ones, where it would hide the few points logged."""
+    finals = queries.final_metrics(store, [run_id])
+    return SMOOTHING if len(finals) and int(finals["n"].max()) >= SMOOTH_FROM else 0.0
+
+
+def curve_charts(store: Store, run_id: str, *, smoothing: float = 0.0, system: bool = False,
+                 max_points: int = 1000) -> list[tuple[str, pd.DataFrame]]:
+    """The run's charts: title and points (name, step, value smoothed, raw, with ``series`` = name) of the
+    metrics logged at two steps or more; ``system`` for the training process's metrics instead."""
+    finals = queries.final_metrics(store, [run_id])
+    names = [n for n, k in zip(finals["name"], finals["n"]) if k >= 2 and n.startswith(SYSTEM) == system]
+    points = queries.curves_many(store, [run_id], names, max_points=max_points)
     points["series"] = points["name"]
-    charts = [(title, points[points["name"].isin(names)]) for title, names in CURVE_GROUPS]
-    return [(title, part) for title, part in charts if not part.empty]
+    points["raw"] = points["value"]
+    points["value"] = points.groupby("name")["value"].transform(lambda v: smooth(v, smoothing))
+    return [(title, points[points["name"].isin(group)]) for title, group in chart_groups(names)]
+
+
+def smooth(values: pd.Series, weight: float) -> pd.Series:
+    """Exponential moving average as TensorBoard's smoothing slider does it (weight 0 = raw)."""
+    if weight <= 0:
+        return values
+    return values.ewm(alpha=1 - weight, adjust=True).mean()
+
+
+def interval_text(accuracy: float, low: float, high: float, n: int | None = None) -> str:
+    """'80.00% (95% CI 65.24–89.50%, n = 40)': an accuracy (a share) with its Wilson interval."""
+    count = f", n = {n}" if n else ""
+    return f"{accuracy * 100:.2f}% (95% CI {low * 100:.2f}–{high * 100:.2f}%{count})"
 
 
 def results_table(store: Store, run_id: str) -> pd.DataFrame:
-    """The last value of each test/ metric: columns name, last_value."""
+    """The last value of each test/ metric in its own units, with the 95% Wilson interval where the run saved
+    per-sample predictions: columns metric, value, 95% interval (text)."""
     finals = queries.final_metrics(store, [run_id])
-    return finals[finals["name"].str.startswith("test/")][["name", "last_value"]]
+    finals = finals[finals["name"].str.startswith("test/")]
+    sems = verdicts.semantics_of(store, [run_id], finals["name"].tolist())
+    found = verdicts.accuracy_intervals(store, run_id).set_index("metric")
+    rows = []
+    for name, value in zip(finals["name"], finals["last_value"]):
+        ci = found.loc[name] if name in found.index else None
+        rows.append({"metric": name, "value": sems[name].format(value),
+                     "95% interval": "—" if ci is None else interval_text(ci["accuracy"], ci["low"], ci["high"],
+                                                                         int(ci["n"]))})  # fmt: skip
+    return pd.DataFrame(rows, columns=["metric", "value", "95% interval"])
 
 
 def per_make(store: Store, run_id: str) -> pd.DataFrame:
@@ -146,43 +194,9 @@ def per_make(store: Store, run_id: str) -> pd.DataFrame:
     return frame.sort_values(["accuracy", "total"], ascending=[True, False]).reset_index(drop=True)
 
 
-def confusion(store: Store, run_id: str, level: str) -> pd.DataFrame:
-    """Non-zero cells of the confusion matrix at ``level`` ("model" or "make"): truth, predicted, count."""
-    rows = queries.run_table(store, run_id, f"test/confusion_{level}")
-    return pd.DataFrame(rows)
-
-
-def class_names(cells: pd.DataFrame) -> list[str]:
-    """The classes of confusion cells, sorted: the heatmap's axes."""
-    return sorted(set(cells["truth"]) | set(cells["predicted"]))
-
-
-def confused_pairs(store: Store, run_id: str, level: str, limit: int = 15) -> pd.DataFrame:
-    """The most confused pairs at ``level`` as the run logged them (truth, predicted, count, share_of_truth),
-    most frequent first."""
-    rows = queries.run_table(store, run_id, TOP_CONFUSED[level])
-    return pd.DataFrame(rows, columns=["truth", "predicted", "count", "share_of_truth"]).head(limit)
-
-
-def predictions(store: Store, run_id: str) -> pd.DataFrame:
-    """The test predictions table (image, truth, pred, correct, top5)."""
-    return pd.DataFrame(queries.run_table(store, run_id, "test/predictions"))
-
-
-def pair_images(preds: pd.DataFrame, level: str, truth: str, predicted: str,
-                limit: int = 12) -> tuple[list[str], list[str]]:
-    """The test images whose truth is ``truth`` and prediction ``predicted`` at ``level``: paths and captions."""
-    truth_column, pred_column = _PREDICTION_COLUMNS[level]
-    if truth_column not in preds:
-        return [], []
-    hits = preds[(preds[truth_column] == truth) & (preds[pred_column] == predicted)].head(limit)
-    return hits["image"].tolist(), [f"{t} → {p}" for t, p in zip(hits[truth_column], hits[pred_column])]
-
-
-def prediction_sample(preds: pd.DataFrame, show: str, limit: int = 200) -> pd.DataFrame:
-    """The first ``limit`` predictions: the misclassified ones (``show`` "misclassified") or all."""
-    sample = preds[~preds["correct"].astype(bool)] if show == "misclassified" else preds
-    return sample.head(limit)
+def config_rows(config: dict[str, Any]) -> pd.DataFrame:
+    """The config as a two-column table (key, value as text), in the order it was logged."""
+    return pd.DataFrame({"key": list(config), "value": [_text(v) for v in config.values()]})
 
 
 def console_tail(store: Store, run_id: str, lines: int = 60) -> str:
@@ -190,7 +204,20 @@ def console_tail(store: Store, run_id: str, lines: int = 60) -> str:
 
 
 def save_notes(store: Store, run_id: str, notes: str) -> None:
+    """Write the notes to the run folder and bring the index up to date, so a reload shows them."""
     runfolder.update_meta(runfolder.resolve_run_dir(store.root, run_id), notes=notes)
+    store.sync()
+
+
+def save_tags(store: Store, run_id: str, tags: list[str]) -> None:
+    """Set the run's tags (blank and repeated ones dropped), in its meta.json and then in the index."""
+    clean = list(dict.fromkeys(t.strip() for t in tags if t and t.strip()))
+    runfolder.update_meta(runfolder.resolve_run_dir(store.root, run_id), tags=clean)
+    store.sync()
+
+
+def _text(value: Any) -> str:
+    return "—" if value is None else json.dumps(value) if isinstance(value, (list, dict)) else str(value)
 
 
 def _int(value: Any) -> int | None:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from core.runfolder.paths import runs_dir
 from core.store import IndexBusyError, Store
@@ -17,6 +18,12 @@ SYNC_EVERY_S = 2.0
 
 def page_setup(title: str) -> None:
     """First call of every page: title, wide layout, and the optional password (deep links included)."""
+    if PagesManager.uses_pages_directory:
+        # Streamlit serves a server's first deep link (/Run?run=...) from the pages/ folder without app.py, so
+        # the navigation would read "app" and miss Home. Once app.py has run, st.navigation is used for good:
+        # run it now, on the same page.
+        PagesManager.uses_pages_directory = False
+        st.rerun()
     st.set_page_config(page_title=f"{title} · Experiment Explorer", layout="wide")
     require_password()
 
@@ -41,7 +48,8 @@ def store() -> Store | None:
     return index
 
 
-_last_sync: dict[object, float] = {}  # per server process, like the cached store itself
+_last_sync: dict[object, float] = {}
+  # per server process, like the cached store itself
 
 
 def store_or_stop() -> Store:
@@ -52,18 +60,27 @@ def store_or_stop() -> Store:
     return index
 
 
-def show_error(action: Callable[..., object], *args: object) -> None:
-    """Run a button's action; show its error as a toast (the message says what to do), never a traceback."""
+def show_error(action: Callable[..., object], *args: object) -> bool:
+    """Run a button's action; show its error as a toast (the message says what to do), never a traceback.
+    Returns whether the action succeeded."""
     try:
         action(*args)
     except (ValueError, LookupError, OSError) as exc:
         st.toast(str(exc), icon="⚠️")
+        return False
+    return True
+
+
 
 
 def selected_run(key: str = "run_id") -> str | None:
     """The run a page shows: ?run=ID in the address, else the last one chosen in this session."""
     run_id = st.query_params.get("run") or st.session_state.get(key)
     return str(run_id) if run_id else None
+
+
+
+
 
 
 def show_getting_started(root: object) -> None:

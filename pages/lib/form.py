@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from core import launcher
@@ -28,7 +29,7 @@ def config_field(column: DeltaGenerator, spec: FieldSpec, form: launchform.FormS
 
 def queue_entry(columns: list[DeltaGenerator], row: dict[str, Any]) -> None:
     """A queued or running run: name and id, state and place, and buttons to reorder or cancel it."""
-    columns[0].text(f"{row['name']}  {row['id']}".strip())  # plain text: names are user input
+    columns[0].text(f"{row['name']}  {row['id']}".strip())  # plain text: names are user input; never wraps
     columns[1].markdown(f"**{row['state']}** · {launchform.queue_place(row)}")
     if row["state"] == "queued":
         priority = row["priority"] or 0
@@ -37,3 +38,11 @@ def queue_entry(columns: list[DeltaGenerator], row: dict[str, Any]) -> None:
         columns[3].button("↓", key=f"down_{row['id']}", help="start later",
                           on_click=show_error, args=(launcher.move, row["id"], priority - 1))
     columns[4].button("Cancel", key=f"cancel_{row['id']}", on_click=show_error, args=(launcher.cancel, row["id"]))
+
+
+def launched_links(run_ids: list[str], most: int = 8) -> None:
+    """Links to the runs just launched (their pages fill in as they start)."""
+    columns = st.columns(min(len(run_ids), 4) or 1)
+    for i, run_id in enumerate(run_ids[:most]):
+        columns[i % 4].page_link("pages/3_Run.py", label=f"Open {run_id[-6:]}", query_params={"run": run_id},
+                                 icon=":material/monitoring:")

@@ -30,6 +30,26 @@ def model_of(root: Path, run_id: str, which: str) -> predict.ModelHandle | None:
         return None
 
 
+def read_upload() -> tuple[Image.Image | None, str]:
+    """The uploader and its image. A file that is not an image is said so and taken off the list (the
+    uploader is drawn anew), so the next upload starts clean."""
+    n = st.session_state.setdefault("predict_upload_n", 0)
+    if problem := st.session_state.pop("predict_upload_problem", None):
+        st.error(problem)
+    upload = st.file_uploader("An image", type=list(predict.UPLOAD_TYPES), key=f"predict_upload_{n}")
+    if upload is None:
+        return None, ""
+    data = upload.getvalue()
+    try:
+        if problem := predictview.upload_problem(data, upload.name):
+            raise predict.PredictError(problem)
+        return predict.read_upload(data, upload.name), upload.name
+    except predict.PredictError as exc:
+        st.session_state["predict_upload_problem"] = str(exc)
+        st.session_state["predict_upload_n"] = n + 1
+        st.rerun()
+
+
 def has_checkpoint(root: Path) -> Callable[[str], bool]:
     """Whether a run (by id) under ``root`` has its last checkpoint, for ``predictview.finished_runs``."""
     return lambda run_id: predict.checkpoint_path(root / run_id, "last").exists()
@@ -52,7 +72,7 @@ def show_explanation(column: DeltaGenerator, title: str, model: predict.ModelHan
                   width="stretch")
     predicted = result.prediction.models[0][0]
     if truth_name is not None:
-        mark = "✅ correct" if predicted == truth_name else "❌ wrong"
+        mark = "right" if predicted == truth_name else "wrong"
         column.markdown(f"**Truth:** {truth_name} · **Predicted:** {predicted} · {mark}")
     tables = column.columns(2)
     for table, (what, ranked) in zip(tables, (("model", result.prediction.models), ("make", result.prediction.makes))):

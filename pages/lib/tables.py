@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -16,7 +19,14 @@ def share_column(label: str) -> ColumnConfig:
     return st.column_config.ProgressColumn(label, min_value=0.0, max_value=1.0, format="%.3f")
 
 
+def formatted(frame: pd.DataFrame, formats: dict[str, Callable[[Any], str]]) -> Styler:
+    """``frame`` shown with each listed column written by its formatter (the data, and sorting, stay numbers)
+    and missing values as a dash."""
+    return frame.style.format(na_rep="—").format({c: f for c, f in formats.items() if c in frame}, na_rep="—")
+
+
 def highlight(frame: pd.DataFrame, marked: pd.DataFrame) -> Styler:
-    """``frame`` with four-decimal numbers, and the cells where ``marked`` (same shape) is True highlighted."""
+    """``frame`` (its cells already written in their units) with the cells where ``marked`` (same shape) is
+    True highlighted."""
     css = pd.DataFrame(np.where(marked.to_numpy(dtype=bool), BEST_STYLE, ""), index=frame.index, columns=frame.columns)
-    return frame.style.format(precision=4, na_rep="—").apply(lambda _: css, axis=None)
+    return frame.style.apply(lambda _: css, axis=None)

@@ -10,8 +10,8 @@ from torch import nn
 
 from core.recipes import describe
 from core.recipes.classify import ClassifyConfig, choices
-from core.recipes.classify.data import build_transform
-from core.recipes.classify.optim import LrSchedule, build_optimizer
+from core.recipes.common.data import build_transform
+from core.recipes.common.optim import LrSchedule, build_optimizer
 
 # config field -> the list in core.recipes.classify.choices that it offers
 FIELD_CHOICES = {

@@ -129,3 +129,41 @@ def test_queue_place() -> None:
     assert launchform.queue_place({"state": "queued", "position": 2, "priority": 1, "slot": None}) == \
         "#2 (priority 1)"
     assert launchform.queue_place({"state": "running", "position": None, "priority": 0, "slot": "cpu0"}) == "cpu0"
+
+
+def test_the_form_is_in_the_configs_sections_with_every_field_once() -> None:
+    sections = launchform.sections("classify")
+    titles = [title for title, _ in sections]
+    assert titles[:3] == ["Data", "Model", "Optimisation"]
+    names = [spec.name for _, specs in sections for spec in specs]
+    assert names == [spec.name for spec in launchform.fields("classify")]  # each once, in declaration order
+
+
+def test_clone_from_an_address_and_changes_filled_from_the_diff(store: Store, runs_root: Path) -> None:
+    with tracking.start(name="earlier", recipe="classify", group="heads", runs_dir=runs_root,
+                        config={"lr": 0.123, "epochs": 3}) as run:  # fmt: skip
+        pass
+    store.sync()
+    state: dict[str, Any] = {}
+    assert launchform.clone_from_address(state, store, run.id) is None
+    assert launchform.clone_from_address({}, store, "nope").startswith("cannot clone 'nope'")
+    form = _form(store, state)
+    assert state[launchform.CLONE] == run.id and form.state[form.key("lr")] == "0.123"
+    assert state["launch_group"] == "heads"
+    form.state[form.key("lr")] = "0.01"
+    form.fill_changes()
+    assert form.state["launch_changes"] == "lr 0.123 → 0.01"
+    form.state["launch_changes"] = "my own words"  # written by the user: kept
+    form.state[form.key("epochs")] = "5"
+    form.fill_changes()
+    assert form.state["launch_changes"] == "my own words"
+
+
+def test_after_a_launch_the_form_says_so_until_it_changes(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(launchform, "submit", lambda *a, **k: ["run-a"])
+    form = _form(store)
+    assert not form.already_launched and form.launched_ids == []
+    form.launch()
+    assert form.already_launched and form.launched_ids == ["run-a"]
+    form.state[form.key("lr")] = "0.01"
+    assert not form.already_launched

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from core import tracking
+from core.evaluation import stats
 from core.store import Store
 from core.views import reports
 from core.views import run as runview
@@ -45,9 +46,9 @@ def test_markdown_has_a_section_per_run_in_creation_order(store: Store, runs_roo
     baseline = text[text.index("## Experiment: baseline"):text.index("## Experiment: bare")]
     assert f"**Run:** `{first}` · status succeeded · recipe script · group heads" in baseline
     assert "### Changes\nnone, the baseline\n\n### Reason\na reference" in baseline
-    assert "- Epoch 1: train_loss=2.0000, val_top1=0.2500\n- Epoch 2: train_loss=1.0000, val_top1=0.5000\n" in baseline
-    assert "- test/top1 = 0.5000" in baseline and "test/other" not in baseline  # only the result metrics
-    assert "| audi | 3 | 4 | 0.7500 |" in baseline
+    assert "- Epoch 1: train_loss=2.0000, val_top1=25.00%\n- Epoch 2: train_loss=1.0000, val_top1=50.00%\n" in baseline
+    assert "- test/top1 = 50.00%" in baseline and "test/other" not in baseline  # only the result metrics
+    assert "| audi | 3 | 4 | 75.00% |" in baseline
     assert "### Notes\ntry a wider head next" in baseline
 
 
@@ -56,7 +57,7 @@ def test_markdown_says_what_a_bare_run_did_not_record(store: Store, runs_root: P
     store.sync()
     text = reports.markdown_report(store, [second])
     assert "### Changes\nNone recorded" in text and "### Reason\nNone recorded" in text
-    assert "No per-epoch metrics logged." in text and "- test/make_acc = 0.9000" in text
+    assert "No per-epoch metrics logged." in text and "- test/make_acc = 90.00%" in text
     assert "| make |" not in text and "group -" in text
 
 
@@ -68,3 +69,13 @@ def test_csv_has_a_row_per_run_with_every_metric(store: Store, runs_root: Path) 
                        "train/loss", "val/top1"]
     assert rows[1] == [second, "bare", "", "succeeded", "script", "0.9", "", "", "", ""]
     assert rows[2] == [first, "baseline", "heads", "succeeded", "script", "", "7.0", "0.5", "1.0", "0.5"]
+
+
+def test_an_accuracy_from_per_sample_predictions_has_its_wilson_interval(store: Store, runs_root: Path) -> None:
+    with tracking.start(name="predicted", runs_dir=runs_root) as run:
+        run.log({"test/top1": 32.5}, step=1)  # logged in percent: read as such
+        run.log_table("test/predictions", [{"image": f"i{k}", "correct": k < 13} for k in range(40)])
+    store.sync()
+    text = reports.markdown_report(store, [run.id])
+    low, high = stats.wilson_interval(13, 40)
+    assert f"- test/top1 = 32.50% (95% CI {low * 100:.2f}–{high * 100:.2f}%, n = 40)" in text

@@ -1,5 +1,5 @@
-"""The Run page's numbers: the picker, the headline, the charts by group, the test results, the confused pairs
-as the classify recipe logs them, a pair's images, and the predictions sample."""
+"""The Run page's numbers: the picker and unknown ids, the headline, the charts of whatever was logged, the
+test results with their Wilson intervals, the sections with data, the config, notes and tags that survive."""
 
 from __future__ import annotations
 
@@ -7,18 +7,13 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
-from core import tracking
-from core.evaluation.confusion import top_confused_pairs
+from core import runfolder, tracking
+from core.evaluation import stats
 from core.store import Store
 from core.views import run as runview
 from tests.fixtures_runs import log_classify_like
-
-CLASSES = ["audi-a", "audi-b", "bmw-a"]
-CM = np.array([[5, 3, 1], [0, 6, 2], [4, 0, 2]])  # rows truth, columns predicted
 
 
 @pytest.fixture
@@ -27,63 +22,28 @@ def store(runs_root: Path) -> Iterator[Store]:
         yield index
 
 
-def test_confused_pairs_are_the_logged_table_most_frequent_first(store: Store, runs_root: Path) -> None:
-    with tracking.start(name="r", recipe="classify", runs_dir=runs_root) as run:
-        run.log_table("test/top_confused", top_confused_pairs(CM, CLASSES, k=20))
-        run.log_table("test/top_confused_make", top_confused_pairs(np.array([[7, 1], [3, 2]]), ["audi", "bmw"]))
-    store.sync()
-    pairs = runview.confused_pairs(store, run.id, "model")
-    assert list(pairs.columns) == ["truth", "predicted", "count", "share_of_truth"]
-    assert list(zip(pairs["truth"], pairs["predicted"], pairs["count"])) == [
-        ("bmw-a", "audi-a", 4), ("audi-a", "audi-b", 3), ("audi-b", "bmw-a", 2), ("audi-a", "bmw-a", 1)]
-    assert pairs["share_of_truth"].iloc[0] == pytest.approx(4 / 6)
-    assert len(runview.confused_pairs(store, run.id, "model", limit=2)) == 2
-    makes = runview.confused_pairs(store, run.id, "make")
-    assert list(zip(makes["truth"], makes["predicted"])) == [("bmw", "audi"), ("audi", "bmw")]
-
-
-def test_no_confused_pairs_when_the_run_logged_none(store: Store, runs_root: Path) -> None:
-    with tracking.start(name="r", runs_dir=runs_root) as run:
-        pass
-    store.sync()
-    pairs = runview.confused_pairs(store, run.id, "make")
-    assert pairs.empty and list(pairs.columns) == ["truth", "predicted", "count", "share_of_truth"]
-
-
-PREDS = pd.DataFrame({
-    "image": ["a.png", "b.png", "c.png", "d.png", "e.png"],
-    "truth": ["audi-a", "audi-a", "audi-b", "bmw-a", "audi-a"],
-    "pred": ["audi-b", "audi-b", "audi-b", "audi-a", "bmw-a"],
-    "truth_make": ["audi", "audi", "audi", "bmw", "audi"],
-    "pred_make": ["audi", "audi", "audi", "audi", "bmw"],
-    "correct": [False, False, True, False, False],
-})
-
-
-def test_a_pairs_images_at_each_level() -> None:
-    images, captions = runview.pair_images(PREDS, "model", "audi-a", "audi-b")
-    assert images == ["a.png", "b.png"] and captions == ["audi-a → audi-b"] * 2
-    images, captions = runview.pair_images(PREDS, "make", "audi", "bmw")
-    assert images == ["e.png"] and captions == ["audi → bmw"]
-    assert runview.pair_images(PREDS, "model", "audi-a", "audi-b", limit=1)[0] == ["a.png"]
-    assert runview.pair_images(PREDS.drop(columns=["truth_make", "pred_make"]), "make", "audi", "bmw") == ([], [])
-
-
-def test_the_predictions_sample_shows_mistakes_or_all() -> None:
-    assert runview.prediction_sample(PREDS, "misclassified")["image"].tolist() == ["a.png", "b.png", "d.png", "e.png"]
-    assert len(runview.prediction_sample(PREDS, "all")) == 5
-    assert len(runview.prediction_sample(PREDS, "all", limit=2)) == 2
-
-
-def test_charts_group_the_curves_in_order_and_skip_empty_ones(store: Store, runs_root: Path) -> None:
+def test_charts_are_titled_by_what_was_logged_losses_first(store: Store, runs_root: Path) -> None:
     with tracking.start(name="r", runs_dir=runs_root) as run:
         for step in (1, 2):
-            run.log({"val/top1": 0.1 * step, "train/loss": 1.0 / step, "train/lr": 0.01, "val/other": 1.0}, step=step)
+            run.log({"val/mAP": 0.1 * step, "train/loss": 1.0 / step, "val/loss": 2.0 / step, "train/lr": 0.01,
+                     "system/cpu_percent": 50.0 + step}, step=step)  # fmt: skip
+        run.log({"test/mAP": 0.3}, step=2)  # one point: a result, not a curve
     store.sync()
     charts = runview.curve_charts(store, run.id)
-    assert [title for title, _ in charts] == ["Loss", "Top-1", "Learning rate"]
+    assert [title for title, _ in charts] == ["loss", "mAP", "lr"]  # no "mAP / rank-1", no top-1 chart
     loss = charts[0][1]
-    assert set(loss["name"]) == {"train/loss"} and (loss["series"] == loss["name"]).all() and len(loss) == 2
+    assert set(loss["name"]) == {"train/loss", "val/loss"} and (loss["series"] == loss["name"]).all()
+    assert [title for title, _ in runview.curve_charts(store, run.id, system=True)] == ["cpu_percent"]
+    assert runview.sections(store, run.id) == ["Results", "System", "Config & notes", "Console"]
+
+
+def test_smoothing_keeps_the_raw_values(store: Store, runs_root: Path) -> None:
+    with tracking.start(name="r", runs_dir=runs_root) as run:
+        for step, loss in enumerate([1.0, 3.0, 1.0], start=1):
+            run.log({"train/loss": loss}, step=step)
+    store.sync()
+    ((_, points),) = runview.curve_charts(store, run.id, smoothing=0.5)
+    assert points["raw"].tolist() == [1.0, 3.0, 1.0] and points["value"].tolist() != [1.0, 3.0, 1.0]
 
 
 def test_no_charts_before_any_metric(store: Store, runs_root: Path) -> None:
@@ -93,12 +53,43 @@ def test_no_charts_before_any_metric(store: Store, runs_root: Path) -> None:
     assert runview.curve_charts(store, run.id) == []
 
 
-def test_results_are_the_test_metrics(store: Store, runs_root: Path, tmp_path: Path) -> None:
+def test_results_in_percent_with_their_wilson_interval(store: Store, runs_root: Path, tmp_path: Path) -> None:
     run_id = log_classify_like(runs_root, tmp_path / "images", "r", "single", 0, 0.5)
     store.sync()
-    results = runview.results_table(store, run_id)
-    assert dict(zip(results["name"], results["last_value"])) == {"test/top1": 0.5, "test/make_acc": 0.9}
-    assert runview.class_names(runview.confusion(store, run_id, "make")) == ["audi", "bmw"]
+    results = runview.results_table(store, run_id).set_index("metric")
+    assert results.loc["test/top1", "value"] == "50.00%"
+    low, high = stats.wilson_interval(6, 12)
+    assert results.loc["test/top1", "95% interval"] == f"50.00% (95% CI {low * 100:.2f}–{high * 100:.2f}%, n = 12)"
+    assert runview.sections(store, run_id) == ["Results", "Confusion", "Predictions", "Config & notes", "Console"]
+
+
+def test_an_unknown_id_is_no_run_and_never_a_path(store: Store, runs_root: Path) -> None:
+    with tracking.start(name="r", runs_dir=runs_root) as run:
+        pass
+    store.sync()
+    assert runview.exists(store, run.id) and not runview.exists(store, None)
+    for bad in ("doesnotexist", "../../etc", "'; DROP TABLE runs; --", run.id[:-1]):
+        assert not runview.exists(store, bad, sync=True)
+    with pytest.raises(runfolder.RunNotFoundError, match="no run 'doesnotexist'"):
+        runview.overview(store, "doesnotexist")
+
+
+def test_notes_and_tags_are_written_to_the_folder_and_the_index(store: Store, runs_root: Path) -> None:
+    with tracking.start(name="r", runs_dir=runs_root, tags=["old"]) as run:
+        pass
+    store.sync()
+    runview.save_notes(store, run.id, "try a wider head")
+    runview.save_tags(store, run.id, ["baseline", " ", "baseline", "paper "])
+    view = runview.overview(store, run.id)  # no sync in between: saving brought the index up to date
+    assert view.notes == "try a wider head" and view.tags == ["baseline", "paper"]
+    with Store(runs_root, in_memory=True) as fresh:  # what the app sees after a restart
+        assert runview.overview(fresh, run.id).notes == "try a wider head"
+
+
+def test_the_config_reads_as_a_table() -> None:
+    rows = runview.config_rows({"lr": 0.001, "heads": "multi", "milestones": [3, 6], "root": None})
+    assert rows.to_dict("records") == [{"key": "lr", "value": "0.001"}, {"key": "heads", "value": "multi"},
+                                       {"key": "milestones", "value": "[3, 6]"}, {"key": "root", "value": "—"}]
 
 
 def test_the_picker_lists_recent_runs_and_keeps_an_older_current_one(store: Store, runs_root: Path) -> None:

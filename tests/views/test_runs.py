@@ -12,6 +12,7 @@ import pytest
 from core import tracking
 from core.store import Store, queries
 from core.views import runs as runsview
+from core.views import verdicts
 
 
 @pytest.fixture
@@ -44,8 +45,9 @@ def test_a_page_of_runs_with_progress_and_warnings(store: Store, runs_root: Path
     frame, total = runsview.runs_page(store, metrics=["val/top1"], page=1)
     running.finish()
     assert total == 2 and frame["id"].tolist() == [broken, healthy]
-    assert list(frame.columns) == ["name", "status", "progress", "group", "recipe", "val/top1", "warnings",
-                                   "created", "duration_s", "tags", "id"]
+    assert list(frame.columns) == ["link", "name", "status", "progress", "group", "recipe", "val/top1", "warnings",
+                                   "tags", "created", "duration_s", "id"]
+    assert frame.loc[frame["id"] == healthy, "link"].item() == f"Run?run={healthy}&name=healthy"
     assert frame.loc[frame["id"] == healthy, "progress"].item() == 0.75  # a finished run shows no progress
     assert "divergence" in frame.loc[frame["id"] == broken, "warnings"].item()
     assert frame.loc[frame["id"] == healthy, "warnings"].item() == ""
@@ -65,7 +67,7 @@ def test_latest_runs_with_their_key_metrics(store: Store, runs_root: Path) -> No
     store.sync()
     latest, metrics = runsview.latest_runs(store, limit=2)
     assert latest["id"].tolist() == ids[:0:-1] and metrics == ["val/top1", "val/loss", "train/loss"]
-    assert list(latest.columns) == ["name", "group", "status", "recipe", "created", *metrics, "id"]
+    assert list(latest.columns) == ["name", "group", "status", "recipe", "created", *metrics, "id", "link"]
     assert latest["val/top1"].tolist() == pytest.approx([0.2, 0.2])
 
 
@@ -74,6 +76,56 @@ def test_page_count(total: int, pages: int) -> None:
     assert runsview.page_count(total) == pages == max(1, math.ceil(total / runsview.PAGE_SIZE))
 
 
+def test_any_config_key_is_a_column_and_sorts_numbers_as_numbers(store: Store, runs_root: Path) -> None:
+    for name, lr in (("a", 0.01), ("b", 0.2), ("c", 0.03)):
+        with tracking.start(name=name, config={"lr": lr, "heads": "multi"}, runs_dir=runs_root) as run:
+            run.log({"val/top1": lr}, step=1)
+    store.sync()
+    assert runsview.column_choices(store) == ["val/top1", "config.heads", "config.lr"]
+    frame, _ = runsview.runs_page(store, metrics=["config.lr", "val/top1"], page=1, sort="config.lr", descending=True)
+    assert frame["name"].tolist() == ["b", "c", "a"] and frame["config.lr"].tolist() == ["0.2", "0.03", "0.01"]
+    formats = runsview.column_formats(store, frame["id"].tolist(), ["config.lr", "val/top1"])
+    assert list(formats) == ["val/top1"] and formats["val/top1"](0.2) == "20.00%"
+
+
+def test_the_chosen_columns_are_remembered(runs_root: Path) -> None:
+    offered = ["val/top1", "val/loss", "config.lr"]
+    assert runsview.chosen_columns(runs_root, offered, ["val/top1"]) == ["val/top1"]
+    runsview.remember_columns(runs_root, ["config.lr", "val/gone"])
+    assert runsview.chosen_columns(runs_root, offered, ["val/top1"]) == ["config.lr"]
+
+
+def test_tags_of_several_runs_are_edited_together(store: Store, runs_root: Path) -> None:
+    ids = []
+    for tags in (["paper", "a"], ["paper", "b"]):
+        with tracking.start(name="r", tags=tags, runs_dir=runs_root) as run:
+            pass
+        ids.append(run.id)
+    store.sync()
+    frame, _ = runsview.runs_page(store, metrics=[], page=1)
+    assert runsview.common_tags(frame, ids) == ["paper"]
+    runsview.retag(store, frame, ids, ["final"])
+    frame, _ = runsview.runs_page(store, metrics=[], page=1, tag=["final"])
+    tags = {r: sorted(t) for r, t in zip(frame["id"], frame["tags"])}
+    assert tags == {ids[0]: ["a", "final"], ids[1]: ["b", "final"]}
+
+
 def test_sort_options_and_labels() -> None:
     assert runsview.sort_options(["val/top1"]) == ["created", "val/top1", "name", "group", "status", "duration_s"]
     assert runsview.run_label("baseline", "20250101-abcdef123456") == "baseline (123456)"
+
+
+def test_a_finished_runs_warning_is_diagnosed_once(store: Store, runs_root: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    broken = _run(runs_root, "broken", [2.0, float("nan")], status="failed").id
+    live = _run(runs_root, "live", [2.0, 1.0], status="running")
+    store.sync()
+    cache: dict = {}
+    frame, _ = runsview.runs_page(store, metrics=[], page=1, cache=cache)
+    assert dict(zip(frame["id"], frame["warnings"])) == {broken: "divergence", live.id: ""}
+    asked: list[list[str]] = []
+    real = verdicts.run_findings
+    monkeypatch.setattr(verdicts, "run_findings", lambda s, ids: asked.append(ids) or real(s, ids))
+    frame, _ = runsview.runs_page(store, metrics=[], page=1, cache=cache)
+    assert asked == [[live.id]] and frame.loc[frame["id"] == broken, "warnings"].item() == "divergence"
+    live.finish()

@@ -6,31 +6,16 @@ when a run starts. Rebuild a trained model with ``core.recipes.classify.checkpoi
 
 from __future__ import annotations
 
-from typing import Any
-
 from core.recipes.classify.config import ClassifyConfig
-from core.recipes.registry import RecipeEntry, RunContext, register_recipe
-
-
-def _prepare(cfg: ClassifyConfig, resuming: bool) -> Any:
-    from core.recipes.classify.train import prepare
-
-    return prepare(cfg, resuming)
-
-
-def _train(cfg: ClassifyConfig, run: Any, ctx: RunContext) -> None:
-    from core.recipes.classify.train import train
-
-    train(cfg, run, ctx)
-
+from core.recipes.common.entry import lazy_entry
+from core.recipes.registry import register_recipe
 
 register_recipe(
-    RecipeEntry(
-        name="classify",
-        description="fine-grained classification with make/model heads (timm backbone)",
-        config_cls=ClassifyConfig,
-        train=_train,
-        prepare=_prepare,
+    lazy_entry(
+        "classify",
+        "fine-grained classification with make/model heads (timm backbone)",
+        ClassifyConfig,
+        "core.recipes.classify.train",
     )
 )
 

@@ -1,5 +1,6 @@
-"""Losses of the classify recipe: cross-entropy with label smoothing, class weights and focal modulation,
-and the multi-head sum with an optional term penalising disagreement between the make and model heads.
+"""Losses of the classify recipe: the multi-head sum of cross-entropies (``ClassificationLoss``: label
+smoothing, class weights, focal modulation, shared with other recipes) with an optional term penalising
+disagreement between the make and model heads.
 
 Computed in float32 whatever the autocast precision: log-softmax of bf16 logits loses the small
 probabilities that focal loss and the consistency term depend on.
@@ -11,39 +12,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.recipes.common.losses import ClassificationLoss
 
-class ClassificationLoss(nn.Module):
-    """Cross-entropy over C classes, averaged over the batch.
-
-    Per image: ``(1 - s) * nll + s * mean_c(-log p_c)`` (label smoothing s), multiplied by
-    ``(1 - p_true) ** gamma`` when focal (gamma > 0). With class weights the batch mean is weighted by
-    the weight of each image's class (as ``F.cross_entropy(weight=...)`` does without smoothing).
-    """
-
-    def __init__(
-        self, class_weights: torch.Tensor | None = None, label_smoothing: float = 0.0, focal_gamma: float = 0.0
-    ) -> None:
-        super().__init__()
-        if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(f"label_smoothing={label_smoothing} must be in [0, 1)")
-        if focal_gamma < 0:
-            raise ValueError(f"focal_gamma={focal_gamma} must be >= 0 (0 turns focal loss off)")
-        self.register_buffer("class_weights", class_weights.float() if class_weights is not None else None)
-        self.label_smoothing = label_smoothing
-        self.focal_gamma = focal_gamma
-
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        logp = F.log_softmax(logits.float(), dim=-1)  # (B, C)
-        nll = -logp.gather(1, target[:, None]).squeeze(1)  # (B,)
-        loss = nll
-        if self.label_smoothing:
-            loss = (1.0 - self.label_smoothing) * nll - self.label_smoothing * logp.mean(dim=-1)
-        if self.focal_gamma:
-            loss = (1.0 - torch.exp(-nll)).pow(self.focal_gamma) * loss  # down-weights easy images
-        if self.class_weights is None:
-            return loss.mean()
-        w = self.class_weights[target]  # (B,)
-        return (w * loss).sum() / w.sum().clamp_min(1e-12)
+__all__ = ["ClassificationLoss", "HierarchicalLoss", "head_disagreement", "make_marginal"]
 
 
 def make_marginal(probs: torch.Tensor, class_to_make: torch.Tensor, n_makes: int) -> torch.Tensor:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,8 @@ from core.datasets.image_folder import IMAGE_EXTENSIONS, IMAGE_FORMATS
 from core.evaluation.classification import make_probabilities, topk_indices
 from core.recipes.classify.checkpoint import BEST, LAST, CheckpointError, load_checkpoint
 from core.recipes.classify.choices import CAM_METHODS, CHECKPOINTS
-from core.recipes.classify.data import build_transform, model_data_config
 from core.recipes.classify.model import LogitsOnly
+from core.recipes.common.data import build_transform, model_data_config
 
 METHODS: dict[str, type] = {name: getattr(pytorch_grad_cam, cls) for name, cls in CAM_METHODS.items()}
 MAX_UPLOAD_BYTES = 20 << 20
@@ -202,21 +203,31 @@ def explain(
     if module is None:
         raise PredictError(f"layer {name!r} is not in backbone; pick one of the listed layers")
     cam = class_activation(LogitsOnly(handle.model), module, x, index, method)
-    return Explanation(prediction, *_overlay(image, cam, opacity), index, method, name)
+    return Explanation(prediction, *overlay(image, cam, opacity), index, method, name)
 
 
 def class_activation(
     model: nn.Module, layer: nn.Module, x: torch.Tensor, index: int, method: str = "gradcam"
 ) -> np.ndarray:
-    """The CAM of class ``index`` at ``layer`` for a batch of one: (H, W) in [0, 1] at the input's size.
+    """The CAM of class ``index`` at ``layer`` for a batch of one: (H, W) in [0, 1] at the input's size."""
+    return activation_map(model, layer, x, ClassifierOutputTarget(index), method)
+
+
+def activation_map(model: nn.Module, layer: nn.Module, x: torch.Tensor, target: Callable[[torch.Tensor], torch.Tensor],
+                   method: str = "gradcam") -> np.ndarray:  # fmt: skip
+    """The CAM at ``layer`` of what ``target`` (a callable on the model's output for one image) measures, for
+    a batch of one: (H, W) in [0, 1] at the input's size. Classes, similarities to an embedding: any target.
 
     The CAM object is a context manager: its hooks are removed when the block ends, even on an error.
     """
+    if method not in METHODS:
+        raise PredictError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     with METHODS[method](model=model, target_layers=[layer], reshape_transform=fold_tokens) as cam:
-        return cam(input_tensor=x, targets=[ClassifierOutputTarget(index)])[0]
+        return cam(input_tensor=x, targets=[target])[0]
 
 
-def _overlay(image: Image.Image, cam: np.ndarray, opacity: float) -> tuple[Image.Image, np.ndarray]:
+def overlay(image: Image.Image, cam: np.ndarray, opacity: float) -> tuple[Image.Image, np.ndarray]:
+    """The CAM as a heat map over ``image`` (``opacity`` its weight, 0..1), and the CAM at the image's size."""
     if not 0.0 <= opacity <= 1.0:
         raise PredictError(f"opacity {opacity} must be between 0 and 1")
     full = np.asarray(Image.fromarray((cam * 255).astype(np.uint8)).resize(image.size, Image.BILINEAR)) / 255.0

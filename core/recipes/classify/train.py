@@ -7,7 +7,6 @@ exists), ``build_engine``, the epoch loop in ``train`` (log, checkpoint, early s
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,23 +19,21 @@ from core import runfolder
 from core.datasets import ClassificationData, DatasetError, load_dataset
 from core.recipes.classify import checkpoint as ckpt
 from core.recipes.classify.config import ClassifyConfig
-from core.recipes.classify.data import (
-    build_eval_loader,
-    build_train_loader,
-    build_transform,
-    class_counts,
-    inverse_frequency_weights,
-    model_data_config,
-    seed_epoch,
-)
+from core.recipes.classify.data import build_train_loader, class_counts
 from core.recipes.classify.evaluate import final_split, result_tables, split_metrics
 from core.recipes.classify.loop import Engine, evaluate, train_one_epoch
 from core.recipes.classify.losses import ClassificationLoss, HierarchicalLoss
-from core.recipes.classify.model import Classifier, build_model, count_parameters
-from core.recipes.classify.optim import LrSchedule, build_optimizer
-from core.recipes.config import ConfigError, to_dict
+from core.recipes.classify.model import Classifier, build_model
+from core.recipes.common.backbone import count_parameters, set_frozen_for_epoch
+from core.recipes.common.checkpoint import last_logged_step
+from core.recipes.common.data import build_eval_loader, build_transform, model_data_config, seed_epoch
+from core.recipes.common.device import resolve_amp, resolve_device, resolve_workers
+from core.recipes.common.losses import inverse_frequency_weights
+from core.recipes.common.optim import LrSchedule, build_optimizer
+from core.recipes.config import to_dict
 from core.recipes.registry import RunContext
-from core.runfolder import metricslog
+
+__all__ = ["Prepared", "Progress", "prepare", "resolve_workers", "train"]
 from core.tracking import Run
 
 
@@ -69,27 +66,6 @@ class Progress:
 
 
 # -- inputs -------------------------------------------------------------------------------------------
-def resolve_device(name: str) -> torch.device:
-    """``auto`` is cuda when torch sees a GPU, else cpu; an unavailable device is a ConfigError."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
-        raise ConfigError(f"device={name} but torch sees {torch.cuda.device_count()} GPU(s); use device=auto or cpu")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError("device=mps but this torch has no MPS support; use device=auto or cpu")
-    return device
-
-
-def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype: ``auto`` is bf16 on cuda (fp16 on GPUs without bf16) and off elsewhere."""
-    if amp == "off" or (amp == "auto" and device.type != "cuda"):
-        return None
-    if amp == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if amp == "bf16" else torch.float16
-
-
 def prepare(cfg: ClassifyConfig, resuming: bool = False) -> Prepared:
     """Load and check the dataset and build the model, so that bad input fails before a run folder exists.
 
@@ -133,6 +109,7 @@ def build_engine(cfg: ClassifyConfig, prep: Prepared) -> Engine:
     device = prep.device
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model = prep.model.to(device=device, memory_format=fmt)
+    forward = data_parallel(model, device, cfg.freeze != "none")  # DistributedDataParallel under torchrun (gpus=N)
     optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.momentum)
     amp_dtype = resolve_amp(cfg.amp, device)
     schedule = LrSchedule(
@@ -146,7 +123,7 @@ def build_engine(cfg: ClassifyConfig, prep: Prepared) -> Engine:
         cfg.plateau_patience,
     )
     return Engine(
-        model=torch.compile(model) if cfg.compile else model,
+        model=torch.compile(forward) if cfg.compile else forward,
         raw_model=model,
         criterion=build_criterion(cfg, prep.data).to(device),
         optimizer=optimizer,
@@ -158,11 +135,24 @@ def build_engine(cfg: ClassifyConfig, prep: Prepared) -> Engine:
     )
 
 
-def resolve_workers(requested: int, device: torch.device) -> int:
-    """Loader workers: as asked, or for -1 none on a CPU (two cores are busy training) and up to 8 on a GPU."""
-    if requested >= 0:
-        return requested
-    return min(8, max(1, (os.cpu_count() or 2) - 1)) if device.type == "cuda" else 0
+def data_parallel(model: torch.nn.Module, device: torch.device, freezes: bool) -> torch.nn.Module:
+    """The model wrapped in DistributedDataParallel under torchrun (a launch with gpus=N: the runner joined the
+    process group), so gradients are averaged across the processes; the model itself otherwise. ``freezes``:
+    some epochs leave the backbone without gradients, which DDP must be told to expect."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return model
+    ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids, find_unused_parameters=freezes)
+
+
+def shard(samples: list) -> list:
+    """This process's share of the training samples under torchrun: every process gets as many (the few left
+    over are dropped), so all take the same number of steps; every sample otherwise. Evaluation is not
+    sharded: every process evaluates everything, and rank 0 logs it."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return samples
+    rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return samples[rank : len(samples) // world * world : world]
 
 
 def eval_loader(cfg: ClassifyConfig, prep: Prepared, split: str) -> DataLoader:
@@ -181,7 +171,7 @@ def train_loader(cfg: ClassifyConfig, prep: Prepared) -> DataLoader:
     """The training loader with the augmentation preset (and the balanced sampler for balance=sampler)."""
     transform = build_transform(cfg.augment, cfg.image_size, model_data_config(prep.model.backbone), train=True)
     return build_train_loader(
-        prep.data.splits["train"],
+        shard(prep.data.splits["train"]),
         transform,
         n_classes=len(prep.data.classes),
         batch_size=cfg.batch_size,
@@ -206,7 +196,7 @@ def train(cfg: ClassifyConfig, run: Run, ctx: RunContext) -> None:
         log_run_facts(run, prep, engine)
     folder = run.dir / runfolder.CHECKPOINTS_DIR
     for epoch in range(progress.epoch + 1, cfg.epochs + 1):
-        set_frozen_for_epoch(engine.raw_model, cfg, epoch, ctx)
+        set_frozen_for_epoch(engine.raw_model, cfg.freeze, cfg.unfreeze_epoch, epoch, ctx.echo)
         metrics = run_epoch(engine, loaders, cfg, prep.data, epoch)
         improved = progress.update(epoch, metrics["val/top1"])
         save_checkpoints(folder, cfg, prep.data, engine, progress, metrics, improved)
@@ -227,15 +217,6 @@ def log_run_facts(run: Run, prep: Prepared, engine: Engine) -> None:
     facts |= {"data/skipped_images": prep.data.skipped, "data/classes": len(prep.data.classes)}
     facts |= {"data/makes": len(prep.data.makes), "model/parameters": total}
     run.log(facts, step=0)
-
-
-def set_frozen_for_epoch(model: Classifier, cfg: ClassifyConfig, epoch: int, ctx: RunContext) -> None:
-    """freeze=backbone: frozen for the first ``unfreeze_epoch`` epochs (all of them when it is 0)."""
-    frozen = cfg.freeze == "backbone" and (cfg.unfreeze_epoch == 0 or epoch <= cfg.unfreeze_epoch)
-    if frozen != model.backbone_frozen:
-        model.set_backbone_frozen(frozen)
-        if not frozen:
-            ctx.echo(f"epoch {epoch}: unfreezing the backbone")
 
 
 def run_epoch(
@@ -308,11 +289,6 @@ def restore(engine: Engine, path: Path, run: Run, data: ClassificationData) -> P
     if last_logged_step(run.dir, "val/top1") < progress.epoch:
         run.log(saved["metrics"], step=progress.epoch)
     return progress
-
-
-def last_logged_step(run_dir: Path, name: str) -> int:
-    """The highest step at which ``name`` was logged in the run's metrics log (0 when never)."""
-    return max((r.step for r in metricslog.read_records(run_dir, name)), default=0)
 
 
 # -- the end ------------------------------------------------------------------------------------------

@@ -7,36 +7,63 @@ on the optimizer, so resuming needs no scheduler object: only the plateau state 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import timm.optim
 import torch
 from torch import nn
 
-from core.recipes.classify.choices import OPTIMIZERS, SCHEDULERS
+from core.recipes.common.choices import OPTIMIZERS, SCHEDULERS
 
 ONECYCLE_RISE = 0.3  # share of the run onecycle spends rising to the peak
 ONECYCLE_DIV, ONECYCLE_FINAL_DIV = 25.0, 1e4  # as torch's OneCycleLR: start at lr/25, end at lr/25/1e4
 
 
 def build_optimizer(
-    model: nn.Module, name: str, lr: float, weight_decay: float, momentum: float
+    model: nn.Module,
+    name: str,
+    lr: float,
+    weight_decay: float,
+    momentum: float,
+    lr_scales: Mapping[nn.Module, float] | None = None,
 ) -> torch.optim.Optimizer:
     """adamw, adam or sgd (nesterov) over all parameters, without weight decay on biases and norms.
 
     Build it before freezing anything: timm leaves out parameters that do not require gradients, and a
     backbone unfrozen later must already be in the optimizer.
+
+    Args:
+        lr_scales: sub-modules of ``model`` whose learning rate is ``lr`` times a factor (a differential
+            backbone learning rate); their groups carry ``lr_scale``, which :func:`set_lr` applies.
     """
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer={name!r} is not supported; choose one of {', '.join(OPTIMIZERS)}")
     opt = "sgd" if name == "sgd" else name  # timm's "sgd" is SGD with nesterov momentum
-    return timm.optim.create_optimizer_v2(model, opt=opt, lr=lr, weight_decay=weight_decay, momentum=momentum)
+    groups = None
+    if lr_scales:
+        groups = _scaled_groups(timm.optim.param_groups_weight_decay(model, weight_decay), lr_scales)
+    return timm.optim.create_optimizer_v2(
+        groups if groups is not None else model, opt=opt, lr=lr, weight_decay=weight_decay, momentum=momentum
+    )
+
+
+def _scaled_groups(groups: list[dict], lr_scales: Mapping[nn.Module, float]) -> list[dict]:
+    """timm's decay / no-decay groups, each split by learning-rate factor (parameters of no listed module: 1)."""
+    scale_of = {id(p): scale for module, scale in lr_scales.items() for p in module.parameters()}
+    out = []
+    for group in groups:
+        by_scale: dict[float, list[nn.Parameter]] = {}
+        for p in group["params"]:
+            by_scale.setdefault(scale_of.get(id(p), 1.0), []).append(p)
+        out += [{**group, "params": params, "lr_scale": scale} for scale, params in by_scale.items()]
+    return out
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
-    """Set the learning rate of every parameter group."""
+    """Set the learning rate of every parameter group (times the group's ``lr_scale`` when it has one)."""
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_scale", 1.0)
 
 
 @dataclass

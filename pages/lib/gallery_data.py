@@ -1,0 +1,71 @@
+"""The Gallery page's cached loaders: a run's embeddings, its rankings (one per choice of refinements) and its
+embedder; each shows its error and returns None when the run cannot be read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+from PIL import Image
+from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+from core.recipes.classify.predict import PredictError, read_image, read_upload
+from core.recipes.reid import predict
+from core.views import gallery as galleryview
+from core.views.gallery import Gallery, GalleryError, Ranking
+
+
+def _version(root: Path, run_id: str) -> int:
+    """Changes when the run's embeddings are rewritten, so that caches keyed by it are refreshed."""
+    split = galleryview.gallery_split(root / run_id)
+    return galleryview.split_file(root / run_id, split).stat().st_mtime_ns if split else 0
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the embeddings...")
+def _gallery(root: str, run_id: str, version: int) -> Gallery:
+    return galleryview.load_gallery(Path(root) / run_id)
+
+
+@st.cache_data(max_entries=64, show_spinner="Ranking the gallery...")
+def _ranking(root: str, run_id: str, version: int, flip: bool, qe: bool, rerank: bool) -> Ranking:
+    gallery = _gallery(root, run_id, version)
+    return galleryview.rank(gallery, galleryview.refinements(gallery, {"flip": flip, "qe": qe, "rerank": rerank}))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
+def _model(root: str, run_id: str, version: int) -> predict.EmbedderHandle:
+    return predict.load_run_model(Path(root) / run_id)
+
+
+def gallery_of(root: Path, run_id: str) -> Gallery | None:
+    """The run's gallery; None (with the message shown) when it cannot be read."""
+    try:
+        return _gallery(str(root), run_id, _version(root, run_id))
+    except GalleryError as exc:
+        st.error(str(exc))
+        return None
+
+
+def ranking_of(root: Path, run_id: str, on: dict[str, bool]) -> Ranking:
+    """The run's ranking with the switches ``on`` (flip, qe, rerank), computed once per choice."""
+    return _ranking(str(root), run_id, _version(root, run_id), on["flip"], on["qe"], on["rerank"])
+
+
+def model_of(root: Path, run_id: str) -> predict.EmbedderHandle | None:
+    try:
+        return _model(str(root), run_id, _version(root, run_id))
+    except PredictError as exc:
+        st.error(str(exc))
+        return None
+
+
+def read_query_image(gallery: Gallery, query: int | None, upload: UploadedFile | None) -> Image.Image | None:
+    """The query's pixels: the split's image, or the upload; None when there is none yet or (message shown) it
+    cannot be read."""
+    try:
+        if upload is not None:
+            return read_upload(upload.getvalue(), upload.name)
+        return read_image(str(gallery.saved.paths[query])) if query is not None else None
+    except PredictError as exc:
+        st.error(str(exc))
+        return None
