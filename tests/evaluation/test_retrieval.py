@@ -100,6 +100,14 @@ def test_equal_distances_rank_in_gallery_order_as_a_stable_sort() -> None:
     assert average_precisions(dist, ql, gl)[0] == pytest.approx(average_precisions_loop(dist, ql, gl)[0])
 
 
+@pytest.mark.parametrize("decimals", [0, 1, 2])
+def test_rows_with_many_ties_equal_the_per_query_loop(decimals: int) -> None:
+    emb, labels = _embedded(400, 12, decimals)
+    dist = pairwise_distances(emb[:80], emb[80:]).numpy().round(decimals)  # ties between matches and others
+    expected = average_precisions_loop(dist, labels[:80], labels[80:])
+    np.testing.assert_allclose(average_precisions(dist, labels[:80], labels[80:]), expected, rtol=1e-12)
+
+
 def test_the_gpu_ranking_equals_the_cpu_ranking() -> None:
     from core.evaluation.retrieval import _ranks_numpy, _ranks_torch
 
