@@ -35,12 +35,21 @@ def re_ranking(q_g_dist, q_q_dist, g_g_dist, k1=20, k2=6, lambda_value=0.3):
     original_dist = np.concatenate(
         [np.concatenate([q_q_dist, q_g_dist], axis=1), np.concatenate([q_g_dist.T, g_g_dist], axis=1)], axis=0
     )
+    return _re_ranking_full(original_dist, q_g_dist.shape[0], k1, k2, lambda_value)[:, q_g_dist.shape[0]:]
+
+
+def re_ranking_single(dist, k1=20, k2=6, lambda_value=0.3):
+    """The same steps over one set that is both the queries and the gallery: the (N, N) matrix as it is."""
+    return _re_ranking_full(dist, dist.shape[0], k1, k2, lambda_value)
+
+
+def _re_ranking_full(original_dist, query_num, k1, k2, lambda_value):
+    """The implementation from the full matrix on; returns the query rows (all columns)."""
     original_dist = np.power(original_dist, 2).astype(np.float32)
     original_dist = np.transpose(1.0 * original_dist / np.max(original_dist, axis=0))
     V = np.zeros_like(original_dist).astype(np.float32)
     initial_rank = np.argsort(original_dist).astype(np.int32)
-    query_num = q_g_dist.shape[0]
-    all_num = q_g_dist.shape[0] + q_g_dist.shape[1]
+    all_num = original_dist.shape[0]
     for i in range(all_num):
         forward_k_neigh_index = initial_rank[i, : k1 + 1]
         backward_k_neigh_index = initial_rank[forward_k_neigh_index, : k1 + 1]
@@ -78,4 +87,4 @@ def re_ranking(q_g_dist, q_q_dist, g_g_dist, k1=20, k2=6, lambda_value=0.3):
             )
         jaccard_dist[i] = 1 - temp_min / (2.0 - temp_min)
     final_dist = jaccard_dist * (1 - lambda_value) + original_dist * lambda_value
-    return final_dist[:query_num, query_num:]
+    return final_dist[:query_num]

@@ -191,8 +191,9 @@ class Run:
         self._syncer.start()
 
     # -- metrics ---------------------------------------------------------------------------------
-    def log(self, metrics: dict[str, Any], step: int | None = None) -> None:
-        """Record scalar metrics at ``step`` (default: one more than the last step logged).
+    def log(self, metrics: dict[str, Any], step: int | None = None, *, beat: bool = True) -> None:
+        """Record scalar metrics at ``step`` (default: one more than the last step logged). ``beat=False``
+        leaves the heartbeat alone: for a background thread's logging (beats say the training makes progress).
 
         Raises:
             MetricError: a name or value that cannot be logged; nothing of the call is written then.
@@ -208,7 +209,8 @@ class Run:
             self._append(data)
             self._dirty = True
             self._step = max(self._step, step)
-        self.heartbeat()
+        if beat:
+            self.heartbeat()
 
     def _append(self, data: bytes) -> None:
         """Append whole lines, normally in one write (appended as a unit: O_APPEND). A full disk may take part

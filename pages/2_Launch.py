@@ -1,5 +1,6 @@
-"""Launch: a recipe's config form in sections (validated field by field), clone from a run (the Run page's
-Clone opens it here), seeds and sweeps, links to what was launched, and the queue."""
+"""Launch: a recipe's config form in sections (model, data, optimisation, schedule, regularisation, run), validated
+field by field; clone from a run (the Run page's Clone opens it here), seeds and sweeps, links to what was
+launched, and the queue."""
 
 import streamlit as st
 
@@ -52,8 +53,9 @@ with st.expander("Seeds and sweeps"):
     sweep_cols[1].text_area("Sweep (one key=v1,v2 per line)", key="launch_sweep", placeholder="lr=0.001,0.0003")
     sweep_cols[2].radio("Kind", ["grid", "random", "bayes"], key="launch_kind")
     sweep_cols[3].number_input("Trials (random / bayes)", min_value=1, max_value=200, key="launch_trials")
-    sweep_cols[2].text_input("Objective (bayes)", key="launch_objective")
-    sweep_cols[3].radio("Direction", ["maximize", "minimize"], key="launch_direction")
+    sweep_cols[2].text_input("Objective (bayes)", key=launchform.OBJECTIVE, on_change=form.follow_direction,
+                             help=form.objective_help())
+    sweep_cols[3].radio("Direction", ["maximize", "minimize"], key=launchform.DIRECTION)
 
 buttons = st.columns([1, 2, 3])
 buttons[0].button("Launch", type="secondary" if form.already_launched else "primary", on_click=form.launch,

@@ -28,8 +28,9 @@ if gallery is None:
 
 # -- refinements: each switch recomputes the ranking and the overall metrics --------------------------------
 switches = st.columns(4)
-on = {name: switches[i].toggle(label, key=f"gallery_{name}") for i, (name, label) in
-      enumerate(galleryview.SWITCHES.items())}
+on = {name: switches[i].toggle(label, key=f"gallery_{name}", disabled=not galleryview.can_switch(gallery, name),
+                               help=galleryview.switch_help(gallery, name))
+      for i, (name, label) in enumerate(galleryview.SWITCHES.items())}
 k = switches[3].slider("Top-k", 1, galleryview.MAX_K, 10, key="gallery_k")
 ranking = data.ranking_of(index.root, run_id, on)
 panels.show_metrics(ranking, data.ranking_of(index.root, run_id, dict.fromkeys(on, False)))

@@ -74,6 +74,20 @@ def test_launch_page_queues_a_valid_run_once(runs: dict[str, str], runs_root: Pa
     assert f"from the form  {queued[0].name}" in [t.value for t in at.text]
 
 
+def test_launch_page_is_in_six_sections_and_the_objective_follows_the_recipe(runs_root: Path) -> None:
+    at = _page("pages/2_Launch.py")
+    titles = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert titles == ["**Model**", "**Data**", "**Optimisation**", "**Schedule**", "**Regularisation**", "**Run**"]
+    assert "peak learning rate" in at.text_input(key="cfg_classify_lr").help
+    assert at.text_input(key="launch_objective").value == "val/top1"
+    at.selectbox(key="launch_recipe").set_value("reid").run()
+    assert not at.exception
+    assert at.text_input(key="launch_objective").value == "val/mAP_identity"
+    assert at.radio(key="launch_direction").value == "maximize"
+    at.text_input(key="launch_objective").input("val/loss").run()
+    assert at.radio(key="launch_direction").value == "minimize"
+
+
 def test_launch_page_clone_marks_changed_fields(runs: dict[str, str]) -> None:
     at = _page("pages/2_Launch.py")
     at.text_input(key="cfg_classify_lr").input("0.123").run()

@@ -25,7 +25,7 @@ from core.recipes import (
     to_dict,
 )
 from core.recipes.classify import ClassifyConfig
-from core.recipes.config import RecipeConfig
+from core.recipes.config import SECTIONS, RecipeConfig
 from core.recipes.registry import RecipeEntry, register_recipe
 
 RECIPES = [entry.name for entry in list_recipes()]
@@ -35,12 +35,12 @@ RECIPES = [entry.name for entry in list_recipes()]
 class Demo(RecipeConfig):
     """One field of each supported kind, independent of any recipe."""
 
-    count: int = option(3, help="a count", min=1, max=10)
-    rate: float = option(0.5, help="a rate", min=0.0, max=1.0)
-    flag: bool = option(False, help="a flag")
-    mode: str = option("a", help="a mode", choices=("a", "b"))
-    folder: str | None = option(None, help="a folder or none")
-    weights: bool | str = option(False, help="false, true or a path")
+    count: int = option(3, section="run", help="a count", min=1, max=10)
+    rate: float = option(0.5, section="run", help="a rate", min=0.0, max=1.0)
+    flag: bool = option(False, section="run", help="a flag")
+    mode: str = option("a", section="run", help="a mode", choices=("a", "b"))
+    folder: str | None = option(None, section="run", help="a folder or none")
+    weights: bool | str = option(False, section="run", help="false, true or a path")
 
 
 def test_the_builtin_recipes_are_registered() -> None:
@@ -74,6 +74,25 @@ def test_every_field_is_described_for_the_launch_form(name: str) -> None:
             assert spec.default in spec.choices
         if spec.type in ("int", "float"):
             assert spec.min is not None, f"{name}.{spec.name} has no minimum"
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_every_field_is_in_one_of_the_launch_form_sections(name: str) -> None:
+    specs = describe(get_recipe(name).config_cls)
+    assert {s.name: s.section for s in specs if s.section not in SECTIONS} == {}
+    assert SECTIONS == ("model", "data", "optimisation", "schedule", "regularisation", "run")
+
+
+def test_a_field_without_a_known_section_is_refused_where_it_is_written() -> None:
+    with pytest.raises(TypeError, match="not a launch form section; use one of: model, data, optimisation"):
+        option(1, section="hardware", help="a count")
+
+    @dataclasses.dataclass(frozen=True)
+    class Bare:
+        count: int = 3  # not made by option(): no section, no help
+
+    with pytest.raises(TypeError, match=r"Bare.count has no launch form section; make it with option\(.*section="):
+        describe(Bare)
 
 
 @pytest.mark.parametrize("name", RECIPES)

@@ -9,6 +9,8 @@ from core import launcher
 from core.cli.recipes import labels_from_args, run_args
 from core.cli.verbs import VERBS, Verb, no_arguments
 from core.launcher import options, service, sweeps
+from core.recipes import get_recipe, list_recipes
+from core.recipes.registry import objective_direction
 from core.runfolder.paths import runs_dir
 
 
@@ -20,8 +22,10 @@ def _launch_args(p: argparse.ArgumentParser) -> None:
                    help="sweep a key over listed values (repeat for more keys)")
     p.add_argument("--sweep-kind", choices=("grid", "random", "bayes"), default="grid")
     p.add_argument("--trials", type=int, default=8, help="runs of a random or Bayesian sweep")
-    p.add_argument("--objective", default="val/top1", help="metric a Bayesian sweep optimises")
-    p.add_argument("--direction", choices=("maximize", "minimize"), default="maximize")
+    own = ", ".join(f"{r.name}: {r.objective}" for r in list_recipes())
+    p.add_argument("--objective", help=f"metric a Bayesian sweep optimises (default: the recipe's own; {own})")
+    p.add_argument("--direction", choices=("maximize", "minimize"),
+                   help="default: what the objective's name asks for (a loss or error: minimize; else maximize)")
     p.add_argument("--retries", type=int, default=0, metavar="N",
                    help="queue a run that crashed (killed, out of memory, a reboot) again up to N times, from its "
                    "last checkpoint (default 0)")  # fmt: skip
@@ -37,11 +41,13 @@ def _launch_args(p: argparse.ArgumentParser) -> None:
 def cmd_launch(args: argparse.Namespace) -> int:
     space = sweeps.parse_space(args.sweep)
     if space and args.sweep_kind == "bayes":
+        objective = args.objective or get_recipe(args.recipe).objective
+        direction = args.direction or objective_direction(objective)
         sweep_id = sweeps.start_bayes(runs_dir(), args.recipe, args.overrides, space, n_trials=args.trials,
-                                      objective=args.objective, direction=args.direction, group=args.group,
+                                      objective=objective, direction=direction, group=args.group,
                                       parallel=args.parallel, on=args.on, gpus=args.gpus)  # fmt: skip
         service.ensure_scheduler(runs_dir())
-        print(f"Bayesian sweep {sweep_id}: {args.trials} trials, optimising {args.objective} ({args.direction})")
+        print(f"Bayesian sweep {sweep_id}: {args.trials} trials, optimising {objective} ({direction})")
         print(sweep_id)
         return 0
     sets = sweeps.expand(args.overrides, space, args.sweep_kind, args.trials, args.seeds)

@@ -1,10 +1,11 @@
 """Typed recipe configs: dataclass fields with help text, choices and ranges, parsed and checked in one place.
 
 A recipe's config is a frozen dataclass deriving from :class:`RecipeConfig` whose fields are made with
-:func:`option`. The launch form is generated from :func:`describe`; ``config.json`` round-trips through
-:func:`to_dict` / :func:`from_dict`; the CLI's ``key=value`` overrides go through :func:`parse_overrides`.
-Field types are JSON primitives: ``int``, ``float``, ``bool``, ``str``, a union of them (``bool | str`` for
-"false / true / a path"), or one of them ``| None``. Torch is never imported here (pages use this module).
+:func:`option`, each in one of the launch form's :data:`SECTIONS`. The launch form is generated from
+:func:`describe`; ``config.json`` round-trips through :func:`to_dict` / :func:`from_dict`; the CLI's
+``key=value`` overrides go through :func:`parse_overrides`. Field types are JSON primitives: ``int``, ``float``,
+``bool``, ``str``, a union of them (``bool | str`` for "false / true / a path"), or one of them ``| None``.
+Torch is never imported here (pages use this module).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ _NONE = ("", "none", "null")
 _SUPPORTED = (bool, int, float, str, type(None))
 
 C = TypeVar("C", bound="RecipeConfig")
+# The launch form's sections, in the form's order; every config field belongs to one (``option(section=...)``).
+SECTIONS = ("model", "data", "optimisation", "schedule", "regularisation", "run")
 Choices = Sequence[Any] | Callable[[], Sequence[Any]]
 
 
@@ -35,6 +38,7 @@ def option(
     default: Any,
     *,
     help: str,
+    section: str,
     choices: Choices | None = None,
     min: float | None = None,
     max: float | None = None,
@@ -44,13 +48,17 @@ def option(
     Args:
         default: the default value (a JSON primitive; lists and dicts are not supported).
         help: one sentence for the launch form and ``python -m core recipes``.
+        section: where the launch form shows the field: one of :data:`SECTIONS` (``run``: settings that do
+            not change what is learned, such as the device, threads, seed and smoke-test limits).
         choices: the allowed values, or a function returning them (resolved when checked, so a registry
             filled later, such as the datasets, is seen).
         min, max: inclusive bounds for numbers.
     """
     if isinstance(default, (list, dict, set)):
         raise TypeError(f"option default {default!r} must be a JSON primitive (int, float, bool, str or None)")
-    meta = {"help": help, "choices": choices, "min": min, "max": max}
+    if section not in SECTIONS:
+        raise TypeError(f"option section {section!r} is not a launch form section; use one of: {', '.join(SECTIONS)}")
+    meta = {"help": help, "section": section, "choices": choices, "min": min, "max": max}
     return dataclasses.field(default=default, metadata={_META_KEY: meta})
 
 
@@ -62,6 +70,7 @@ class FieldSpec:
     type: str  # "int", "float", "bool", "str", or a union such as "bool | str", "str | None"
     default: Any
     help: str
+    section: str  # one of SECTIONS
     choices: tuple[Any, ...] | None = None
     min: float | None = None
     max: float | None = None
@@ -104,6 +113,7 @@ def describe(cls: type) -> list[FieldSpec]:
                 type=" | ".join("None" if k is type(None) else k.__name__ for k in kinds),
                 default=None if f.default is dataclasses.MISSING else f.default,
                 help=meta.get("help", ""),
+                section=_section(meta, f"{cls.__name__}.{f.name}"),
                 choices=tuple(choices) if choices is not None else None,
                 min=meta.get("min"),
                 max=meta.get("max"),
@@ -111,6 +121,13 @@ def describe(cls: type) -> list[FieldSpec]:
             )
         )
     return specs
+
+
+def _section(meta: Mapping[str, Any], where: str) -> str:
+    if meta.get("section") not in SECTIONS:
+        raise TypeError(f"{where} has no launch form section; make it with option(..., section=...), one of: "
+                        f"{', '.join(SECTIONS)}")
+    return meta["section"]
 
 
 def _kinds(annotation: Any, where: str) -> tuple[type, ...]:

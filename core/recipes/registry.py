@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.evaluation.semantics import infer_goal
 from core.registry import Registry
 
 
@@ -46,6 +47,9 @@ class RecipeEntry:
         name: what users type (``python -m core run NAME``).
         description: one line for the CLI and the launch page.
         config_cls: the typed config dataclass (see core.recipes.config).
+        objective: the metric the recipe is judged by (``val/top1``, ``val/mAP_identity``): what a Bayesian
+            sweep optimises unless told otherwise; its direction follows from the name
+            (:func:`objective_direction`).
         train: ``train(cfg, run, ctx)``: trains, logging through ``run``; raises on failure.
         prepare: ``prepare(cfg, resuming) -> prepared``: checks the inputs (dataset, weights) before a run
             folder exists, so bad input creates nothing; its result reaches ``train`` as ``ctx.prepared``.
@@ -54,8 +58,14 @@ class RecipeEntry:
     name: str
     description: str
     config_cls: type
+    objective: str
     train: Callable[[Any, Any, RunContext], None]
     prepare: Callable[[Any, bool], Any] = _nothing_to_prepare
+
+
+def objective_direction(metric: str) -> str:
+    """How a sweep optimises ``metric``: ``minimize`` when lower is better (a loss, an error), else ``maximize``."""
+    return "minimize" if infer_goal(metric) == "min" else "maximize"
 
 
 RECIPES: Registry[RecipeEntry] = Registry("recipe", RecipeNotFoundError)

@@ -5,6 +5,8 @@ so it creates nothing. A failure while training marks the run failed with the me
 context manager does that), saves the traceback as ``artifacts/traceback.txt`` and is re-raised as a
 :class:`RunFailedError` with one readable line. Under torchrun (a launch with ``gpus=N``) every process joins
 the process group first and only rank 0 writes to the run folder (the others get a run that does nothing).
+While a run trains, rank 0 samples the process's CPU, memory and GPU use into it (``system/*``, see
+:mod:`core.recipes.system_metrics`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from core import runfolder, tracking
 from core.recipes.config import from_dict, parse_overrides, to_dict
 from core.recipes.registry import RecipeEntry, RunContext, get_recipe
+from core.recipes.system_metrics import sampling
 from core.runfolder import status as runstatus
 from core.runfolder.labels import RunLabels
 from core.runfolder.paths import runs_dir as resolve_runs_dir
@@ -190,9 +193,10 @@ def _check_resumable(run_dir: Path) -> None:
 
 
 def _train(entry: RecipeEntry, cfg: Any, run: tracking.Run, ctx: RunContext) -> None:
-    """Run the recipe inside the run's context manager; a failure becomes a RunFailedError."""
+    """Run the recipe inside the run's context manager, sampling the system metrics meanwhile (the
+    sampler stops before the run ends); a failure becomes a RunFailedError."""
     try:
-        with run:
+        with run, sampling(run):
             entry.train(cfg, run, ctx)
     except KeyboardInterrupt:
         ctx.echo(f"interrupted: run {run.id} is cancelled; `python -m core resume {run.id}` continues it")

@@ -13,7 +13,6 @@ parsing is left to Arrow.
 
 from __future__ import annotations
 
-import math
 import operator
 import sys
 import zlib
@@ -28,6 +27,7 @@ READ_BLOCK = 64 << 20  # bytes of a metrics log read and checked at once
 _CHECKSUM_LEN = 8
 _BODY = operator.itemgetter(slice(None, -_CHECKSUM_LEN))
 _TAIL = operator.itemgetter(slice(-_CHECKSUM_LEN, None))
+_adler32 = zlib.adler32
 _UINT32 = next(code for code in "IL" if array(code).itemsize == 4)
 
 
@@ -68,23 +68,15 @@ def encode_records(metrics: dict[str, object], step: int, when: float, known: se
     Raises:
         MetricError: a name or value that cannot be logged.
     """
-    head = f"{step}\t"
-    tail = f"\t{when:.3f}\t"
-    parts = []
+    if not known.issuperset(metrics):
+        known.update(map(check_name, metrics))
+    head, tail, lines = f"{step}\t", f"\t{when:.3f}\t", []
     for name, value in metrics.items():
-        if name not in known:
-            known.add(check_name(name))
-        number = value if type(value) is float else to_float(name, value)
-        text = repr(number) if number - number == 0 else _format_value(number)  # x - x != 0: nan or inf
-        body = f"{head}{name}\t{text}{tail}".encode()
-        parts.append(body + b"%08x\n" % zlib.adler32(body))
-    return b"".join(parts)
-
-
-def _format_value(value: float) -> str:
-    if math.isfinite(value):
-        return repr(value)  # shortest text that reads back to the same float
-    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+        if type(value) is not float:
+            value = to_float(name, value)
+        body = f"{head}{name}\t{value!r}{tail}".encode()  # a float's repr reads back to it; nan, inf, -inf too
+        lines.append(b"%s%08x\n" % (body, _adler32(body)))
+    return b"".join(lines)
 
 
 @dataclass

@@ -88,6 +88,16 @@ def refinements(gallery: Gallery, on: dict[str, bool]) -> Refinements:
     return gallery.settings.only(*(name for name, chosen in on.items() if chosen))
 
 
+def can_switch(gallery: Gallery, name: str) -> bool:
+    """Whether the refinement ``name`` can be turned on: flip TTA needs the mirrored images' embeddings."""
+    return name != "flip" or gallery.saved.flipped is not None
+
+
+def switch_help(gallery: Gallery, name: str) -> str | None:
+    """Why a switch is off for good, or None."""
+    return None if can_switch(gallery, name) else "this run saved no embeddings of mirrored images"
+
+
 def rank(gallery: Gallery, refine: Refinements, k: int = MAX_K) -> Ranking:
     """Rank every image against all the others of the split; the overall metrics and each query's top k."""
     dist = refined_distances(gallery.saved.embeddings, gallery.saved.flipped, refine)

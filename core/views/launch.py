@@ -4,9 +4,7 @@ diffs, seeds and sweeps, and the request key that makes a double click launch on
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
-import re
 import uuid
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -15,7 +13,8 @@ from typing import Any
 from core import launcher
 from core.launcher import sweeps
 from core.recipes import ConfigError, FieldSpec, describe, from_dict, get_recipe, list_recipes, to_dict
-from core.recipes.config import check_value, parse_text
+from core.recipes.config import SECTIONS, check_value, parse_text
+from core.recipes.registry import objective_direction
 from core.runfolder.paths import runs_dir
 from core.store import Store, queries
 
@@ -25,34 +24,11 @@ def fields(recipe: str) -> list[FieldSpec]:
 
 
 def sections(recipe: str) -> list[tuple[str, list[FieldSpec]]]:
-    """The form's sections (data, model, optimisation...) in the order the config declares them, each with its
-    fields: a field's ``section`` when the config gives one, else the ``# -- name ---`` heading above it in the
-    config class; fields under no heading go to "Settings"."""
-    headings = _source_headings(get_recipe(recipe).config_cls)
-    out: dict[str, list[FieldSpec]] = {}
-    for spec in fields(recipe):
-        title = getattr(spec, "section", None) or headings.get(spec.name) or "Settings"
-        out.setdefault(title[:1].upper() + title[1:], []).append(spec)
-    return list(out.items())
-
-
-_HEADING = re.compile(r"^\s*#\s*--\s*(.+?)\s*-*\s*$")
-_FIELD = re.compile(r"^\s*(\w+)\s*:")
-
-
-def _source_headings(cls: type) -> dict[str, str]:
-    """Field name -> the ``# -- heading ---`` comment above it in the class source ({} when unreadable)."""
-    try:
-        lines = inspect.getsource(cls).splitlines()
-    except (OSError, TypeError):
-        return {}
-    out, current = {}, None
-    for line in lines:
-        if heading := _HEADING.match(line):
-            current = heading.group(1)
-        elif (name := _FIELD.match(line)) and current:
-            out[name.group(1)] = current
-    return out
+    """The form's sections (model, data, optimisation, schedule, regularisation, run: ``SECTIONS``) in that order,
+    each with its fields in the order the config declares them; a section the recipe has no field in is left out."""
+    specs = fields(recipe)
+    titled = [(name[:1].upper() + name[1:], [s for s in specs if s.section == name]) for name in SECTIONS]
+    return [(title, members) for title, members in titled if members]
 
 
 def defaults(recipe: str, clone: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -140,7 +116,8 @@ def submit(recipe: str, raw: dict[str, Any], *, name: str, group: str, changes: 
         root = runs_dir()
         return launcher.once(root, key, lambda: [sweeps.start_bayes(
             root, recipe, checked.overrides, sweeps.parse_space(sweep_text.splitlines()), n_trials=trials,
-            objective=objective, direction=direction, group=group or None)], start=True)[0]
+            objective=objective.strip() or get_recipe(recipe).objective, direction=direction, group=group or None)],
+            start=True)[0]
     sets = sweeps.expand(checked.overrides, sweeps.parse_space(sweep_text.splitlines()), kind, trials, seeds)
     group_name = group or sweeps.default_group(name, recipe, len(sets))
     labels = launcher.RunLabels(name=name or None, group=group_name, changes=changes, reason=reason)
@@ -153,12 +130,13 @@ NONCE, BASE, BASE_RECIPE, CLONE, ERRORS, RESULT, RECIPE = (
     "launch_nonce", "launch_base", "launch_base_recipe", "launch_clone", "launch_errors", "launch_result",
     "launch_recipe")  # fmt: skip
 AUTO_CHANGES, LAUNCHED, LAUNCHED_IDS = "launch_auto_changes", "launch_launched", "launch_launched_ids"
+OBJECTIVE, DIRECTION, AUTO_OBJECTIVE = "launch_objective", "launch_direction", "launch_auto_objective"
 LAUNCHED_HELP = ("This form was just launched: pressing Launch again does nothing (a double click launches once). "
                  "Change a field to launch something else, or use 'Launch the same again'.")
 # The widgets beside the config fields (labels, seeds and sweep) by session-state key, with their defaults.
 OPTIONS = {"launch_name": "", "launch_group": "", "launch_changes": "", "launch_reason": "", "launch_seeds": 1,
-           "launch_sweep": "", "launch_kind": "grid", "launch_trials": 8, "launch_objective": "val/top1",
-           "launch_direction": "maximize"}
+           "launch_sweep": "", "launch_kind": "grid", "launch_trials": 8, "launch_objective": "",
+           "launch_direction": "maximize"}  # the objective and direction follow the recipe: FormState.follow_objective
 
 
 def clone_from_address(state: MutableMapping[str, Any], store: Store, run_id: str | None) -> str | None:
@@ -233,7 +211,24 @@ class FormState:
         """Start from the defaults (or the chosen clone) when the recipe is new to the form."""
         if self.state.get(BASE_RECIPE) != self.recipe:
             self.state[BASE_RECIPE] = self.recipe
+            self.follow_objective()
             self.load_clone()
+
+    def follow_objective(self) -> None:
+        """The Bayesian objective becomes the recipe's (``val/mAP_identity`` for reid...), with the direction
+        its goal asks for, unless the user wrote an objective of their own."""
+        objective = get_recipe(self.recipe).objective
+        if self.state.get(OBJECTIVE, "") in ("", self.state.get(AUTO_OBJECTIVE)):
+            self.state[OBJECTIVE] = self.state[AUTO_OBJECTIVE] = objective
+            self.follow_direction()
+
+    def follow_direction(self) -> None:
+        """The direction the objective's goal asks for (a loss is minimised): call when the objective changes."""
+        self.state[DIRECTION] = objective_direction(self.state.get(OBJECTIVE) or get_recipe(self.recipe).objective)
+
+    def objective_help(self) -> str:
+        return (f"Metric a Bayesian sweep optimises; default: {self.recipe}'s {get_recipe(self.recipe).objective}. "
+                "The direction follows from the name (a loss or error is minimised); change it after.")
 
     def load_clone(self) -> None:
         """Fill the fields with the chosen run's config (or the recipe's defaults)."""
@@ -311,8 +306,8 @@ class FormState:
             launched = submit(
                 self.recipe, form, name=ss["launch_name"], group=ss["launch_group"], changes=ss["launch_changes"],
                 reason=ss["launch_reason"], seeds=int(ss["launch_seeds"]), sweep_text=ss["launch_sweep"],
-                kind=ss["launch_kind"], trials=int(ss["launch_trials"]), objective=ss["launch_objective"],
-                direction=ss["launch_direction"], nonce=ss[NONCE])
+                kind=ss["launch_kind"], trials=int(ss["launch_trials"]), objective=ss[OBJECTIVE],
+                direction=ss[DIRECTION], nonce=ss[NONCE])
         except ValueError as exc:  # config, dataset and sweep errors carry a message saying what to fix
             self.state[RESULT] = ("error", str(exc))
             return

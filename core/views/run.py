@@ -15,11 +15,11 @@ import pandas as pd
 from core import runfolder
 from core.evaluation import diagnostics
 from core.evaluation.semantics import SHARE_WORDS, name_words
+from core.recipes.system_metrics import PREFIX as SYSTEM  # metrics of the training process, drawn on their own
 from core.runfolder import status as runstatus
 from core.store import Store, queries
 from core.views import verdicts
 
-SYSTEM = "system/"  # metrics of the training process (CPU %, RAM, GPU), drawn in their own section
 LIVE = ("queued", "starting", "running")  # a run in one of these may still change: the page refreshes it
 # The Run page's sections, in order; each is shown only when the run has data for it.
 SMOOTHING, SMOOTH_FROM = 0.6, 50  # the Run page smooths curves of at least SMOOTH_FROM points by default
@@ -140,9 +140,11 @@ def chart_groups(names: list[str]) -> list[tuple[str, list[str]]]:
 
 
 def default_smoothing(store: Store, run_id: str) -> float:
-    """TensorBoard's 0.6 for long curves; none for short ones, where it would hide the few points logged."""
+    """TensorBoard's 0.6 for long curves; none for short ones, where it would hide the few points logged (the
+    system metrics, sampled every few seconds, do not count: they are not on the curves it smooths)."""
     finals = queries.final_metrics(store, [run_id])
-    return SMOOTHING if len(finals) and int(finals["n"].max()) >= SMOOTH_FROM else 0.0
+    counts = finals.loc[~finals["name"].str.startswith(SYSTEM), "n"]
+    return SMOOTHING if len(counts) and int(counts.max()) >= SMOOTH_FROM else 0.0
 
 
 def curve_charts(store: Store, run_id: str, *, smoothing: float = 0.0, system: bool = False,

@@ -13,6 +13,7 @@ from core.recipes.classify.predict import PredictError, read_image, read_upload
 from core.recipes.reid import predict
 from core.views import gallery as galleryview
 from core.views.gallery import Gallery, GalleryError, Ranking
+from core.views.gallery_rankings import Rankings
 
 
 def _version(root: Path, run_id: str) -> int:
@@ -26,10 +27,9 @@ def _gallery(root: str, run_id: str, version: int) -> Gallery:
     return galleryview.load_gallery(Path(root) / run_id)
 
 
-@st.cache_data(max_entries=64, show_spinner="Ranking the gallery...")
-def _ranking(root: str, run_id: str, version: int, flip: bool, qe: bool, rerank: bool) -> Ranking:
-    gallery = _gallery(root, run_id, version)
-    return galleryview.rank(gallery, galleryview.refinements(gallery, {"flip": flip, "qe": qe, "rerank": rerank}))
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _rankings(root: str, run_id: str, version: int) -> Rankings:
+    return Rankings(_gallery(root, run_id, version)).start()  # every switch's ranking, ahead, in the background
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model...")
@@ -48,7 +48,9 @@ def gallery_of(root: Path, run_id: str) -> Gallery | None:
 
 def ranking_of(root: Path, run_id: str, on: dict[str, bool]) -> Ranking:
     """The run's ranking with the switches ``on`` (flip, qe, rerank), computed once per choice."""
-    return _ranking(str(root), run_id, _version(root, run_id), on["flip"], on["qe"], on["rerank"])
+    rankings = _rankings(str(root), run_id, _version(root, run_id))
+    with st.spinner("Ranking the gallery..."):
+        return rankings.get(on)
 
 
 def model_of(root: Path, run_id: str) -> predict.EmbedderHandle | None:

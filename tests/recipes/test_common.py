@@ -62,8 +62,9 @@ def test_shared_fields_mean_the_same_in_every_recipe() -> None:
     assert {"lr", "optimizer", "scheduler", "backbone", "pretrained", "seed", "device"} <= shared
     for name in shared:
         first = specs[0][name]
-        assert all((s[name].help, s[name].choices, s[name].min, s[name].max, s[name].type) ==
-                   (first.help, first.choices, first.min, first.max, first.type) for s in specs), name  # fmt: skip
+        assert all((s[name].help, s[name].choices, s[name].min, s[name].max, s[name].type, s[name].section) ==
+                   (first.help, first.choices, first.min, first.max, first.type, first.section)
+                   for s in specs), name  # fmt: skip
 
 
 def test_checkpoints_are_checked_for_their_recipe_and_version(tmp_path: Path) -> None:

@@ -63,6 +63,7 @@ def test_every_entry_is_frozen_and_described(entry: RecipeEntry | DatasetEntry) 
 def test_every_recipe_has_a_describable_config_with_defaults(entry: RecipeEntry) -> None:
     assert describe(entry.config_cls) and entry.config_cls() is not None
     assert callable(entry.train) and callable(entry.prepare)
+    assert entry.objective.startswith("val/")  # a Bayesian sweep's default: a metric every run logs each epoch
 
 
 @pytest.mark.parametrize("entry", list_datasets(), ids=lambda e: e.name)

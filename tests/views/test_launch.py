@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from core import tracking
+from core.recipes import list_recipes, to_dict
+from core.recipes.classify import ClassifyConfig
 from core.store import Store
 from core.views import launch as launchform
 
@@ -131,12 +133,53 @@ def test_queue_place() -> None:
     assert launchform.queue_place({"state": "running", "position": None, "priority": 0, "slot": "cpu0"}) == "cpu0"
 
 
-def test_the_form_is_in_the_configs_sections_with_every_field_once() -> None:
-    sections = launchform.sections("classify")
-    titles = [title for title, _ in sections]
-    assert titles[:3] == ["Data", "Model", "Optimisation"]
+@pytest.mark.parametrize("recipe", [r.name for r in list_recipes()])
+def test_the_form_is_in_the_six_sections_with_every_field_once_and_its_help(recipe: str) -> None:
+    sections = launchform.sections(recipe)
+    assert [title for title, _ in sections] == ["Model", "Data", "Optimisation", "Schedule", "Regularisation", "Run"]
     names = [spec.name for _, specs in sections for spec in specs]
-    assert names == [spec.name for spec in launchform.fields("classify")]  # each once, in declaration order
+    assert sorted(names) == sorted(spec.name for spec in launchform.fields(recipe)) and len(set(names)) == len(names)
+    for title, specs in sections:
+        for spec in specs:
+            assert spec.section == title.lower() and spec.help and launchform.field_help(spec).startswith(spec.help)
+    placed = {spec.name: title for title, specs in sections for spec in specs}
+    assert [placed[k] for k in ("backbone", "dataset", "lr", "epochs", "weight_decay", "seed")] == \
+        ["Model", "Data", "Optimisation", "Schedule", "Regularisation", "Run"]
+
+
+def test_the_form_submits_every_key_of_the_config(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(launchform, "submit", lambda recipe, raw, **options: calls.append(raw) or ["run-a"])
+    form = _form(store)
+    form.launch()
+    defaults = to_dict(ClassifyConfig())
+    assert list(calls[0]) == list(defaults)  # every key, each once
+    assert launchform.check("classify", calls[0]).overrides == [f"{k}={launchform.as_text(v)}"
+                                                                for k, v in defaults.items()]
+
+
+def test_the_bayesian_objective_follows_the_recipe_unless_written_by_hand(store: Store) -> None:
+    state: dict[str, Any] = {}
+    form = _form(store, state)
+    assert (state[launchform.OBJECTIVE], state[launchform.DIRECTION]) == ("val/top1", "maximize")
+    reid = launchform.FormState(state, "reid", store)
+    reid.follow_recipe()
+    assert (state[launchform.OBJECTIVE], state[launchform.DIRECTION]) == ("val/mAP_identity", "maximize")
+    assert "val/mAP_identity" in reid.objective_help()
+    state[launchform.OBJECTIVE] = "val/loss"  # written by the user: the direction follows its goal...
+    reid.follow_direction()
+    assert state[launchform.DIRECTION] == "minimize"
+    form.follow_recipe()  # ...and it stays when the recipe changes back
+    assert (state[launchform.OBJECTIVE], state[launchform.DIRECTION]) == ("val/loss", "minimize")
+
+
+def test_a_bayesian_sweep_without_an_objective_optimises_the_recipes(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[dict[str, Any]] = []
+    monkeypatch.setattr(launchform.sweeps, "start_bayes", lambda *a, **k: started.append(k) or "bayes-1")
+    monkeypatch.setattr(launchform.launcher, "once", lambda root, key, make, start: make())
+    sweep = launchform.submit("reid", {}, name="", group="", changes="", reason="", seeds=1, sweep_text="lr=0.1,0.01",
+                              kind="bayes", trials=2, objective=" ", direction="maximize", nonce="n")
+    assert sweep == "bayes-1" and started[0]["objective"] == "val/mAP_identity"
 
 
 def test_clone_from_an_address_and_changes_filled_from_the_diff(store: Store, runs_root: Path) -> None:

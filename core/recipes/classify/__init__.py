@@ -16,6 +16,7 @@ register_recipe(
         "fine-grained classification with make/model heads (timm backbone)",
         ClassifyConfig,
         "core.recipes.classify.train",
+        objective="val/top1",
     )
 )
 

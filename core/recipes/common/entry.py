@@ -9,9 +9,9 @@ from typing import Any
 from core.recipes.registry import RecipeEntry, RunContext
 
 
-def lazy_entry(name: str, description: str, config_cls: type, module: str) -> RecipeEntry:
+def lazy_entry(name: str, description: str, config_cls: type, module: str, *, objective: str) -> RecipeEntry:
     """The entry of recipe ``name``; ``module`` (e.g. ``core.recipes.reid.train``) defines ``prepare(cfg,
-    resuming)`` and ``train(cfg, run, ctx)``."""
+    resuming)`` and ``train(cfg, run, ctx)``; ``objective`` is the metric the recipe is judged by."""
 
     def prepare(cfg: Any, resuming: bool) -> Any:
         return importlib.import_module(module).prepare(cfg, resuming)
@@ -19,4 +19,5 @@ def lazy_entry(name: str, description: str, config_cls: type, module: str) -> Re
     def train(cfg: Any, run: Any, ctx: RunContext) -> None:
         importlib.import_module(module).train(cfg, run, ctx)
 
-    return RecipeEntry(name=name, description=description, config_cls=config_cls, train=train, prepare=prepare)
+    return RecipeEntry(name=name, description=description, config_cls=config_cls, objective=objective, train=train,
+                       prepare=prepare)

@@ -17,6 +17,7 @@ register_recipe(
         "re-identification of individuals by metric learning: mAP, rank-k, refinements (timm backbone)",
         ReidConfig,
         "core.recipes.reid.train",
+        objective="val/mAP_identity",
     )
 )
 

@@ -1,0 +1,130 @@
+"""The Gallery's switches at 4,000 gallery images: the server work of a switch on the page (Streamlit's
+AppTest, the script run a browser's click causes) once the rankings are computed ahead, against the same
+page rerun with nothing changed (the floor of any click), and the cost of computing each ranking cold: ours
+against the textbook peers (a per-query loop for AP, the common NumPy re-ranking), in one run.
+
+    .venv/bin/python -m bench.bench_gallery --run runs/<a finished reid run> [--images 4000]
+
+The run is copied to bench/out/gallery/ and its test embeddings replaced by ``--images`` clustered ones (31
+identities as in the jaguar set, 128-D) whose image paths cycle over the run's own test images, so the page
+reads real thumbnails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.textbook_retrieval import average_precisions_loop, re_ranking_single  # noqa: E402
+from core.recipes.reid.embeddings import SavedEmbeddings, load_embeddings, save_embeddings  # noqa: E402
+from core.views import gallery as galleryview  # noqa: E402
+
+OUT = REPO / "bench" / "out" / "gallery"
+SWITCH_KEYS = [f"gallery_{name}" for name in galleryview.SWITCHES]
+
+
+def big_run(source: Path, n: int) -> tuple[Path, str]:
+    """A copy of ``source`` whose test split holds ``n`` clustered embeddings; (runs root, run id)."""
+    shutil.rmtree(OUT, ignore_errors=True)
+    target = OUT / source.name
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.lock", "checkpoints"))
+    file = galleryview.split_file(target, "test")
+    real = load_embeddings(file)
+    rng = np.random.default_rng(0)
+    ids = len(real.identities)
+    labels = rng.integers(0, ids, n)
+    emb = (rng.normal(size=(ids, 128))[labels] + 0.9 * rng.normal(size=(n, 128))).astype(np.float32)
+    flipped = (emb + 0.2 * rng.normal(size=emb.shape)).astype(np.float32)
+    paths = real.paths[np.arange(n) % len(real.paths)]
+    save_embeddings(file, SavedEmbeddings(emb, flipped, labels, paths, real.identities))
+    return OUT, source.name
+
+
+def leave_one_out_aps(dist: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The textbook loop with each query left out of its own gallery (NaN for an identity with one image)."""
+    aps = np.full(len(labels), np.nan)
+    for i in range(len(labels)):
+        keep = np.arange(len(labels)) != i
+        aps[i] = average_precisions_loop(dist[i : i + 1, keep], labels[i : i + 1], labels[keep])[0]
+    return aps
+
+
+def cold_rows(gallery: galleryview.Gallery) -> list[str]:
+    """Seconds to compute a ranking from nothing, ours and the textbook's, for plain and re-ranked."""
+    rows = []
+    for name, on in (("plain", {}), ("re-ranking", {"rerank": True})):
+        t0 = time.perf_counter()
+        ours = galleryview.rank(gallery, galleryview.refinements(gallery, on))
+        t_ours = time.perf_counter() - t0
+        emb = gallery.saved.embeddings / np.linalg.norm(gallery.saved.embeddings, axis=1, keepdims=True)
+        t0 = time.perf_counter()
+        dist = np.sqrt(np.maximum(2 - 2 * emb @ emb.T, 0))
+        if on:
+            s = gallery.settings
+            dist = re_ranking_single(dist, s.k1, min(s.k2, s.k1 + 1), s.lambda_value)
+        peer = leave_one_out_aps(dist, gallery.saved.labels)
+        t_peer = time.perf_counter() - t0
+        diff = float(np.nanmax(np.abs(ours.aps - peer)))
+        rows.append(f"| {name} ranking, cold | {t_ours:.2f} s | {t_peer:.2f} s | {t_peer / t_ours:.1f}x | {diff:.1e} |")
+    return rows
+
+
+def page_rows(root: Path, run_id: str, repeats: int) -> list[str]:
+    """Median server seconds of a switch on the page, after the rankings were computed ahead, and of a rerun."""
+    from streamlit.testing.v1 import AppTest
+
+    from pages.lib import gallery_data
+
+    os.environ["EXPLORER_RUNS_DIR"] = str(root)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=600)
+    at.run()
+    at.switch_page("pages/6_Gallery.py").run()
+    assert not at.exception, at.exception
+    t0 = time.perf_counter()
+    rankings = gallery_data._rankings(str(root), run_id, gallery_data._version(root, run_id))
+    rankings._thread.join()
+    ahead = time.perf_counter() - t0
+    switch, rerun = [], []
+    for i in range(repeats):
+        for key in SWITCH_KEYS:
+            t0 = time.perf_counter()
+            at.toggle(key=key).set_value(not at.toggle(key=key).value).run()
+            switch.append(time.perf_counter() - t0)
+            assert not at.exception, at.exception
+        t0 = time.perf_counter()
+        at.run()
+        rerun.append(time.perf_counter() - t0)
+    s, r = statistics.median(switch), statistics.median(rerun)
+    return [f"| a switch on the page (median of {len(switch)}) | {s * 1e3:.0f} ms | {r * 1e3:.0f} ms (rerun, "
+            f"nothing changed) | {s / r:.2f} | — |", f"| all 8 rankings computed ahead, in the background | "
+            f"{ahead:.1f} s after the page was first shown | | | |"]  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, required=True, help="a finished reid run folder")
+    parser.add_argument("--images", type=int, default=4000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    root, run_id = big_run(args.run, args.images)
+    print(f"{args.images} gallery images, load average {os.getloadavg()[0]:.1f}")
+    print("\n| what | ours | peer | peer / ours | max abs AP difference |\n|---|---:|---:|---:|---:|")
+    for row in cold_rows(galleryview.load_gallery(root / run_id)):
+        print(row, flush=True)
+    for row in page_rows(root, run_id, args.repeats):
+        print(row, flush=True)
+    print(f"\nload average after {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
