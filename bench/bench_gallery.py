@@ -5,9 +5,9 @@ against the textbook peers (a per-query loop for AP, the common NumPy re-ranking
 
     .venv/bin/python -m bench.bench_gallery --run runs/<a finished reid run> [--images 4000]
 
-The run is copied to bench/out/gallery/ and its test embeddings replaced by ``--images`` clustered ones (31
-identities as in the jaguar set, 128-D) whose image paths cycle over the run's own test images, so the page
-reads real thumbnails.
+The run is copied to bench/out/gallery/ and its test embeddings replaced by ``--images`` ones made from its
+own (each real test image's embedding several times, moved by a little noise: the structure a trained model
+gives, at the size asked), with their real image files, so the page reads real thumbnails.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.textbook_retrieval import average_precisions_loop, re_ranking_single  # noqa: E402
+from core.evaluation.retrieval import pairwise_distances  # noqa: E402
 from core.recipes.reid.embeddings import SavedEmbeddings, load_embeddings, save_embeddings  # noqa: E402
 from core.views import gallery as galleryview  # noqa: E402
 
@@ -41,11 +43,10 @@ def big_run(source: Path, n: int) -> tuple[Path, str]:
     file = galleryview.split_file(target, "test")
     real = load_embeddings(file)
     rng = np.random.default_rng(0)
-    ids = len(real.identities)
-    labels = rng.integers(0, ids, n)
-    emb = (rng.normal(size=(ids, 128))[labels] + 0.9 * rng.normal(size=(n, 128))).astype(np.float32)
-    flipped = (emb + 0.2 * rng.normal(size=emb.shape)).astype(np.float32)
-    paths = real.paths[np.arange(n) % len(real.paths)]
+    pick = np.arange(n) % len(real.labels)  # each real image several times, moved a little: a trained model's
+    noise = 0.02 * rng.normal(size=(n, real.embeddings.shape[1])).astype(np.float32)  # structure, n images
+    emb, labels, paths = real.embeddings[pick] + noise, real.labels[pick], real.paths[pick]
+    flipped = real.flipped[pick] + noise if real.flipped is not None else None
     save_embeddings(file, SavedEmbeddings(emb, flipped, labels, paths, real.identities))
     return OUT, source.name
 
@@ -66,9 +67,9 @@ def cold_rows(gallery: galleryview.Gallery) -> list[str]:
         t0 = time.perf_counter()
         ours = galleryview.rank(gallery, galleryview.refinements(gallery, on))
         t_ours = time.perf_counter() - t0
-        emb = gallery.saved.embeddings / np.linalg.norm(gallery.saved.embeddings, axis=1, keepdims=True)
+        emb = torch.nn.functional.normalize(torch.from_numpy(gallery.saved.embeddings), dim=1)
         t0 = time.perf_counter()
-        dist = np.sqrt(np.maximum(2 - 2 * emb @ emb.T, 0))
+        dist = pairwise_distances(emb, emb).numpy()  # the distances ours ranks, so that the APs compare exactly
         if on:
             s = gallery.settings
             dist = re_ranking_single(dist, s.k1, min(s.k2, s.k1 + 1), s.lambda_value)

@@ -88,4 +88,4 @@ with st.expander("Why similar? Grad-CAM of the query's similarity to a gallery i
     elif query is None:
         st.caption("Grad-CAM compares a query of the split with one of its matches; pick one above.")
 with st.expander("Embedding map (val embeddings, first two principal components)"):
-    panels.show_map(index.root, run_id)
+    panels.show_map(data.map_of(index.root, run_id), run_id)

@@ -70,28 +70,20 @@ def _ranks_numpy(dist: torch.Tensor, match: torch.Tensor) -> tuple[torch.Tensor,
     return torch.from_numpy(ranks), torch.from_numpy(n_match)
 
 
+FEW_MATCHES = 32  # up to this many matches, a row's items are compared with each match; beyond, it is sorted
+
+
 def _row_ranks(row: np.ndarray, match: np.ndarray) -> np.ndarray:
-    """1-based ranks of one row's matches, closest first. Without ties, the j-th closest match is preceded
-    by exactly the items whose distance is below it: counted by comparing every item with the (few) matches,
-    which beats a binary search at these sizes. A row with an item at exactly a match's distance (or two
-    matches at one distance) takes the stable-sort rule instead."""
-    closest = np.sort(row[match])[:, None]
-    below, at = (row < closest).sum(1), (row == closest).sum(1)
-    if np.any(at != 1):
-        return _row_ranks_tied(row, match, np.flatnonzero(match))
-    return below + 1
-
-
-def _row_ranks_tied(row: np.ndarray, match: np.ndarray, where: np.ndarray) -> np.ndarray:
-    order = np.argsort(row[where], kind="stable")
-    closest, where = row[where][order], where[order]
-    others = np.flatnonzero(~match)
-    before = np.searchsorted(closest, row[others])  # matches strictly closer than each other item
-    tied = (before < len(closest)) & (closest[np.minimum(before, len(closest) - 1)] == row[others])
-    for k in np.flatnonzero(tied):  # equal distances: a stable sort puts the earlier gallery item first
-        before[k] += int(np.sum((closest == row[others[k]]) & (where < others[k])))
-    counts = np.bincount(before, minlength=len(closest) + 1)[: len(closest)].cumsum()
-    return counts + np.arange(1, len(closest) + 1)
+    """1-based ranks of one row's matches, closest first, as a stable sort of the row ranks them. With few
+    matches and no ties, the j-th closest match is preceded by exactly the items whose distance is below it:
+    counted by comparing every item with the matches, cheaper than a sort. Many matches, an item at exactly a
+    match's distance, or two matches at one distance: the row is sorted (stable: ties in gallery order)."""
+    if np.count_nonzero(match) <= FEW_MATCHES:
+        closest = np.sort(row[match])[:, None]
+        below, at = (row < closest).sum(1), (row == closest).sum(1)
+        if np.all(at == 1):
+            return below + 1
+    return np.flatnonzero(match[np.argsort(row, kind="stable")]) + 1
 
 
 def _ranks_torch(dist: torch.Tensor, match: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 from streamlit.runtime.uploaded_file_manager import UploadedFile
@@ -14,6 +15,7 @@ from core.recipes.reid import predict
 from core.views import gallery as galleryview
 from core.views.gallery import Gallery, GalleryError, Ranking
 from core.views.gallery_rankings import Rankings
+from pages.lib.gallery_panels import map_figure
 
 
 def _version(root: Path, run_id: str) -> int:
@@ -35,6 +37,20 @@ def _rankings(root: str, run_id: str, version: int) -> Rankings:
 @st.cache_resource(max_entries=4, show_spinner="Loading the model...")
 def _model(root: str, run_id: str, version: int) -> predict.EmbedderHandle:
     return predict.load_run_model(Path(root) / run_id)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Projecting the embeddings...")
+def _map(root: str, run_id: str, version: int) -> go.Figure:
+    return map_figure(galleryview.load_map(Path(root) / run_id))  # built once: thousands of points take a while
+
+
+def map_of(root: Path, run_id: str) -> go.Figure | None:
+    """The run's embedding map; None (with the message shown) when it cannot be made."""
+    try:
+        return _map(str(root), run_id, _version(root, run_id))
+    except GalleryError as exc:
+        st.error(str(exc))
+        return None
 
 
 def gallery_of(root: Path, run_id: str) -> Gallery | None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 from streamlit.delta_generator import DeltaGenerator
@@ -14,7 +15,7 @@ from streamlit.delta_generator import DeltaGenerator
 from core.recipes.classify.predict import PredictError
 from core.recipes.reid import predict
 from core.views import gallery as galleryview
-from core.views.gallery import Gallery, GalleryError, Ranking
+from core.views.gallery import Gallery, Ranking
 
 COLUMNS = 5  # gallery images per row
 
@@ -73,15 +74,17 @@ def show_cam(handle: predict.EmbedderHandle, gallery: Gallery, image: Image.Imag
                 f"{result.similarity:.3f}", width="stretch")  # fmt: skip
 
 
-def show_map(root: Path, run_id: str) -> None:
-    """The val embeddings in 2-D (principal components), coloured by identity; a clicked point shows its image."""
-    try:
-        frame = galleryview.load_map(root / run_id)
-    except GalleryError as exc:
-        st.error(str(exc))
-        return
+def map_figure(frame: pd.DataFrame) -> go.Figure:
+    """The embedding map: a point per image, coloured by identity, its identity and file on hover."""
     fig = px.scatter(frame, x="x", y="y", color="identity", custom_data=["image", "identity"], height=520)
     fig.update_traces(hovertemplate="%{customdata[1]}<br>%{customdata[0]}<extra></extra>", marker={"size": 7})
+    return fig
+
+
+def show_map(fig: go.Figure | None, run_id: str) -> None:
+    """The val embeddings in 2-D (principal components), coloured by identity; a clicked point shows its image."""
+    if fig is None:
+        return
     chart, picked = st.columns([3, 1])
     event = chart.plotly_chart(fig, on_select="rerun", selection_mode="points", key=f"gallery_map_{run_id}")
     points = (event or {}).get("selection", {}).get("points", [])
