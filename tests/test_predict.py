@@ -113,6 +113,60 @@ def test_uploads_are_checked_in_memory() -> None:
         predict.read_upload(gif.getvalue(), "anim.gif")
 
 
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.effect_noise((64, 64), 50).convert("RGB").save(buffer, format="PNG")  # noise: the data is most of it
+    return buffer.getvalue()
+
+
+def _gif() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), "blue").save(buffer, format="GIF")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("data", "name", "said"), [
+    (b"not an image", "fake.png", "fake.png is not an image: its contents are not JPEG, PNG, BMP or WEBP (the name "
+                                  "says .png, the bytes are not an image format); upload a real PNG or JPEG"),
+    (b"%PDF-1.4 not an image", "report.pdf", "report.pdf is not an image: its contents are not JPEG, PNG, BMP or "
+                                             "WEBP; upload a real PNG or JPEG"),
+    (b"", "empty.png", "empty.png is empty (0 bytes); upload it again"),
+    (_png()[:400], "cut.png", "cut.png is cut off (the file ends before the image does); upload it again"),
+    (_png()[:30], "head.png", "head.png starts like a PNG file but its header is cut off or damaged; upload it again"),
+    (_gif(), "anim.gif", "anim.gif is a GIF file; upload an image in one of: JPEG, PNG, BMP, WEBP"),
+])  # fmt: skip
+def test_an_upload_that_cannot_be_read_is_said_so_in_words(data: bytes, name: str, said: str) -> None:
+    with pytest.raises(predict.PredictError) as raised:
+        predict.read_upload(data, name)
+    message = str(raised.value)
+    assert message == said
+    assert "<_io" not in message and "object at 0x" not in message and "BytesIO" not in message
+
+
+def test_a_damaged_image_says_what_the_decoder_found() -> None:
+    broken = bytearray(_png())
+    broken[100:140] = bytes(40)  # zeros inside the compressed pixel data
+    with pytest.raises(predict.PredictError, match=r"^broken.png is damaged: its image data cannot be decoded \("):
+        predict.read_upload(bytes(broken), "broken.png")
+
+
+def test_an_image_file_that_cannot_be_read_is_said_so_in_words(tmp_path: Path) -> None:
+    (tmp_path / "fake.png").write_bytes(b"not an image")
+    (tmp_path / "cut.png").write_bytes(_png()[:300])
+    with pytest.raises(predict.PredictError, match=r"fake.png is not an image: .*\(the name says .png"):
+        predict.read_image(tmp_path / "fake.png")
+    with pytest.raises(predict.PredictError, match=r"cut.png is cut off \(the file ends before the image does\)"):
+        predict.read_image(tmp_path / "cut.png")
+    with pytest.raises(predict.PredictError, match=r"^cannot read image .*missing.png: No such file or directory; "):
+        predict.read_image(tmp_path / "missing.png")
+    assert predict.read_image(_written(tmp_path / "ok.bmp")).size == (6, 3)
+
+
+def _written(path: Path) -> Path:
+    Image.new("L", (6, 3)).save(path)
+    return path
+
+
 def test_missing_or_foreign_checkpoints_give_a_clear_message(trained: tuple[Path, str, Path], tmp_path: Path) -> None:
     root, run_id, _ = trained
     with pytest.raises(predict.PredictError, match="no best checkpoint"):

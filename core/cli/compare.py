@@ -59,9 +59,10 @@ def _check_metrics(asked: list[str], logged: list[str]) -> None:
 
 
 def report_lines(judgement: Judgement, per_run: Mapping[str, list[Finding]]) -> list[str]:
-    """The text report: the deltas table, then the verdicts, the seed groups and the findings (of the set,
-    then of each run)."""
-    lines = [f"baseline: {judgement.baseline}", ""]
+    """The text report: the baseline (by the name the verdicts use, and its id), the deltas table, then the
+    verdicts, the seed groups and the findings (of the set, then of each run)."""
+    baseline = judgement.baseline
+    lines = [f"baseline: {judgement.names.get(baseline, baseline)} ({baseline})", ""]
     lines += _deltas_table(judgement.deltas, judgement.semantics) or ["(no other run to compare with)"]
     sections = {
         "verdicts": [v.sentence for v in judgement.verdicts],

@@ -25,9 +25,9 @@ class TestResult:
     Attributes:
         test: "McNemar (exact)", "McNemar (chi-square, continuity corrected)" or "Welch's t-test".
         statistic: min(b, c) for exact McNemar, the corrected chi-square for the other, t for Welch.
-        p_value: two-sided p-value in [0, 1].
+        p_value: two-sided p-value in [0, 1]; NaN when the data cannot be tested (see ``testable``).
         effect: A minus B: accuracy difference in points for McNemar, difference of means for Welch.
-        significant: p_value < alpha.
+        significant: p_value < alpha (False when not testable).
         sentence: the result in words, with the numbers.
         df: Welch's degrees of freedom (Welch-Satterthwaite); None for McNemar or when both groups are constant.
     """
@@ -41,6 +41,12 @@ class TestResult:
     significant: bool
     sentence: str
     df: float | None = None
+
+    @property
+    def testable(self) -> bool:
+        """False when the data cannot tell chance from a difference: Welch on two groups whose seeds all gave
+        the same value (no estimate of noise), with different means."""
+        return not math.isnan(self.p_value)
 
 
 def _to_numpy(x: Any) -> np.ndarray:
@@ -185,24 +191,35 @@ def mcnemar(
 
 
 def mean_std(values: Sequence[float] | np.ndarray) -> tuple[float, float, int]:
-    """Mean, sample standard deviation (ddof = 1; 0 for a single value) and count.
+    """Mean, sample standard deviation (ddof = 1; 0 for a single value) and count. Equal values give their value
+    and 0 exactly (np.mean of three 0.1 is 0.10000000000000002, np.std of equal floats can be 1e-17).
 
     Raises:
         ValueError: values is empty or holds NaN / inf (drop diverged seeds first).
     """
     arr = _values(values, "values")
-    if arr.size == 1 or np.all(arr == arr[0]):  # exact 0: np.std of equal floats can be 1e-17, not 0
-        return float(arr.mean()), 0.0, int(arr.size)
+    if arr.size == 1 or np.all(arr == arr[0]):
+        return float(arr[0]), 0.0, int(arr.size)
     return float(arr.mean()), float(arr.std(ddof=1)), int(arr.size)
 
 
+def constant_seeds_text(metric: str) -> str:
+    """Why two groups of seeds that each gave one value throughout cannot be tested, and what to do."""
+    return (
+        f"every seed of both groups gave the same {metric}, so chance cannot be told from the difference; "
+        "run seeds that vary (data order, augmentation)"
+    )
+
+
 def _welch_t(a: np.ndarray, b: np.ndarray, sd_a: float, sd_b: float) -> tuple[float, float, float | None]:
-    """(t, two-sided p, df). A constant group has variance exactly 0: scipy would see 1e-17 and warn."""
+    """(t, two-sided p, df). A constant group has variance exactly 0: scipy would see 1e-17 and warn. Two
+    constant groups with different means are not testable (t and p NaN): nothing estimates the noise, so
+    the difference is not "significant" however small it is (deterministic seeds)."""
     from scipy import stats as sps  # here, not at the top: it takes a second, and pages import this module
 
     diff = float(a.mean() - b.mean())
-    if sd_a == 0 and sd_b == 0:
-        return (0.0, 1.0, None) if diff == 0 else (math.copysign(math.inf, diff), 0.0, None)
+    if sd_a == 0 and sd_b == 0:  # compared exactly: the means of equal values can differ in the last bit
+        return (0.0, 1.0, None) if a[0] == b[0] else (math.nan, math.nan, None)
     if sd_a == 0 or sd_b == 0:  # Welch-Satterthwaite then reduces to the other group's n - 1
         sd, n = (sd_b, b.size) if sd_a == 0 else (sd_a, a.size)
         t = diff / (sd / math.sqrt(n))
@@ -233,7 +250,8 @@ def welch(
         higher_is_better: False for losses, so that "better" in the sentence means lower.
 
     Returns:
-        A :class:`TestResult`; effect is mean(A) - mean(B) in the metric's units, df the Welch df.
+        A :class:`TestResult`; effect is mean(A) - mean(B) in the metric's units, df the Welch df; not testable
+        (p NaN, the sentence says why) when every seed of each group gave one value and the means differ.
     """
     xa, xb = _values(a, "a"), _values(b, "b")
     for name, x in (("a", xa), ("b", xb)):
@@ -247,18 +265,18 @@ def welch(
     t, p, df = _welch_t(xa, xb, sd_a, sd_b)
     effect = mean_a - mean_b
     significant = p < alpha
-    stats_a, stats_b = f"{mean_a:.4g} ± {sd_a:.2g}", f"{mean_b:.4g} ± {sd_b:.2g}"
+    numbers = f"mean {mean_a:.4g} ± {sd_a:.2g} vs {mean_b:.4g} ± {sd_b:.2g}, {n_a} vs {n_b} seeds"
     if effect == 0:
         head = f"Group {label_a} and group {label_b} have the same mean {metric}"
     else:
         a_wins = (effect > 0) == higher_is_better
         better, worse = (label_a, label_b) if a_wins else (label_b, label_a)
         head = f"Group {better} is better than group {worse} by {abs(effect):.3g} {metric}"
-    df_text = "" if df is None else f", df = {df:.1f}"
-    sentence = (
-        f"{head} (mean {stats_a} vs {stats_b}, {n_a} vs {n_b} seeds, Welch's t = {t:.2f}{df_text}, "
-        f"{_format_p(p, alpha)}): {_verdict(significant, alpha)}."
-    )
+    if math.isnan(p):
+        sentence = f"{head} ({numbers}): not testable: {constant_seeds_text(metric)}."
+    else:
+        test = f"Welch's t = {t:.2f}{'' if df is None else f', df = {df:.1f}'}, {_format_p(p, alpha)}"
+        sentence = f"{head} ({numbers}, {test}): {_verdict(significant, alpha)}."
     return TestResult("Welch's t-test", t, p, effect, significant, sentence, df)
 
 
@@ -287,10 +305,12 @@ def holm_adjust(p_values: Sequence[float]) -> list[float]:
     """Holm's step-down adjustment of several p-values (family-wise error control), in the input order.
 
     The i-th smallest of m p-values is multiplied by (m - i + 1), running maxima keep the order, capped at 1.
+    NaN p-values (comparisons that could not be tested) are skipped: they stay NaN and do not count in m.
     """
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: p_values[i])
-    adjusted = [0.0] * m
+    tested = [i for i, p in enumerate(p_values) if not math.isnan(p)]
+    m = len(tested)
+    order = sorted(tested, key=lambda i: p_values[i])
+    adjusted = [math.nan] * len(p_values)
     running = 0.0
     for rank, i in enumerate(order):
         running = max(running, min(1.0, (m - rank) * float(p_values[i])))
@@ -320,14 +340,19 @@ def paired_difference_interval(
 
 
 def welch_interval(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
-    """mean(a) - mean(b) with its Welch (unequal variances) confidence interval; both need 2 values or more."""
+    """mean(a) - mean(b) with its Welch (unequal variances) confidence interval; both need 2 values or more.
+
+    When every value of each group is the same there is no estimate of noise: the bounds are NaN (no interval),
+    not (diff, diff), which would read as a difference known for certain.
+    """
     from scipy.stats import t as student
 
     xa, xb = _values(a, "a"), _values(b, "b")
-    diff = float(xa.mean() - xb.mean())
+    (mean_a, sd_a, _), (mean_b, sd_b, _) = mean_std(xa), mean_std(xb)
+    diff = mean_a - mean_b
+    if sd_a == 0 and sd_b == 0:
+        return diff, math.nan, math.nan
     va, vb = xa.var(ddof=1) / xa.size, xb.var(ddof=1) / xb.size
-    if va + vb == 0:
-        return diff, diff, diff
     df = (va + vb) ** 2 / (va**2 / (xa.size - 1) + vb**2 / (xb.size - 1))
     half = float(student.ppf(0.5 + confidence / 2, df)) * math.sqrt(va + vb)
     return diff, diff - half, diff + half

@@ -2,8 +2,9 @@
 sentence a reviewer can quote: the metric and split, n, the difference with its 95% interval, the test, the
 Holm-corrected p over the comparisons of one view, and which side is better by the metric's own direction.
 
-McNemar's test where both sides have per-sample predictions; Welch's t-test between seed groups; otherwise
-no test, and the sentence says what would make one possible.
+McNemar's test where both sides have per-sample predictions; Welch's t-test between seed groups (unless every
+seed of both gave the same value: nothing then estimates the noise); otherwise no test, and the sentence says
+what would make one possible.
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ class _Tested:
     test: str
     n: int
     difference: float
-    low: float
-    high: float
+    low: float | None  # None: no interval (every seed of both groups gave the same value)
+    high: float | None
     p: float
 
 
@@ -98,8 +99,11 @@ def _test(side: Side, baseline: Side, sem: Semantics) -> _Tested | None:
             return _Tested(result.test, len(shared), d * sem.unit, lo * sem.unit, hi * sem.unit, result.p_value)
     if len(side.seeds) >= 2 and len(baseline.seeds) >= 2:
         result = stats.welch(side.seeds, baseline.seeds, higher_is_better=sem.goal != "min")
+        if not result.testable:
+            return None  # the sentence says why (_why_no_test)
         d, lo, hi = stats.welch_interval(side.seeds, baseline.seeds)
-        return _Tested(result.test, len(side.seeds) + len(baseline.seeds), d, lo, hi, result.p_value)
+        bounds = (None, None) if math.isnan(lo) else (lo, hi)
+        return _Tested(result.test, len(side.seeds) + len(baseline.seeds), d, *bounds, result.p_value)
     return None
 
 
@@ -109,7 +113,7 @@ def _verdict(side: Side, baseline: Side, sem: Semantics, t: _Tested | None, p_ad
     head += sem.format(baseline.value)
     if t is None:
         return Verdict(side.id, baseline.id, sem.name, split, None, None, _delta(side, baseline), None, None, None,
-                       None, False, None, f"{head}. {_why_no_test(side, baseline)}")  # fmt: skip
+                       None, False, None, f"{head}. {_why_no_test(side, baseline, sem)}")  # fmt: skip
     significant = p_adj is not None and p_adj < ALPHA
     direction = sem.better(t.difference, 0.0)  # the difference is side minus baseline
     better = (side.id if direction > 0 else baseline.id) if significant and direction else None
@@ -119,10 +123,14 @@ def _verdict(side: Side, baseline: Side, sem: Semantics, t: _Tested | None, p_ad
         if better
         else f"no significant difference at the {ALPHA:.0%} level"
     )
+    interval = (
+        f"95% CI {sem.format_delta(t.low)} to {sem.format_delta(t.high)}"
+        if t.low is not None and t.high is not None
+        else f"no 95% CI: every seed of both groups gave the same {sem.name}"
+    )
     sentence = (
-        f"{head}: difference {sem.format_delta(t.difference)} (95% CI {sem.format_delta(t.low)} to "
-        f"{sem.format_delta(t.high)}), {t.test}, n = {t.n} {unit}, p = {t.p:.3g}, Holm-adjusted p = {p_adj:.3g}: "
-        f"{outcome}."
+        f"{head}: difference {sem.format_delta(t.difference)} ({interval}), {t.test}, n = {t.n} {unit}, "
+        f"p = {t.p:.3g}, Holm-adjusted p = {p_adj:.3g}: {outcome}."
     )
     return Verdict(side.id, baseline.id, sem.name, split, t.test, t.n, t.difference, t.low, t.high, t.p, p_adj,
                    significant, better, sentence)  # fmt: skip
@@ -134,9 +142,11 @@ def _delta(side: Side, baseline: Side) -> float | None:
     return side.value - baseline.value
 
 
-def _why_no_test(side: Side, baseline: Side) -> str:
+def _why_no_test(side: Side, baseline: Side, sem: Semantics) -> str:
     if side.value is None or baseline.value is None or math.isnan(side.value) or math.isnan(baseline.value):
         return "No test: one side did not log this metric."
+    if len(side.seeds) >= 2 and len(baseline.seeds) >= 2:  # seed groups, but Welch found no noise to test against
+        return f"No test: {stats.constant_seeds_text(sem.name)}."
     return (
         "No significance test is possible with one run on each side and no per-sample predictions: save "
         "per-sample predictions (a test/predictions table with a correct column), or run at least 3 seeds per "

@@ -129,19 +129,23 @@ def significance(store: Store, summary: Summary) -> list[str]:
     metrics = list(dict.fromkeys(c.metric for c in _directed(summary) if c.aggregate == "last"))
     if not metrics:
         return []
-    lines, tested = [], 0
+    lines, tested, untestable = [], 0, []
     for table in summary.tables:
         if len(table.run_ids) < 2:
             continue
         judgement = verdicts.judge(store, table.run_ids, metrics, baseline=table.run_ids[0])
         tests = [v for v in judgement.verdicts if v.test]
         tested += len(tests)
+        untestable += [f"**Not tested in {table.title}**: {v.sentence}" for v in judgement.verdicts
+                       if not v.test and "cannot be told" in v.sentence]  # fmt: skip
         lines += [f"**Significant in {table.title}**: {v.sentence}" for v in tests if v.significant][:MAX_LINES]
         if tests and not any(v.significant for v in tests):
             lines.append(f"**No significant difference in {table.title}**: none of its {len(tests)} tested "
                          "comparisons with the best run holds at the 5% level (Holm-adjusted)")  # fmt: skip
         lines += [f"**{_kind(f.kind)}** ({table.title}): {f.message}" for f in judgement.findings]
-    if not tested:
+    if not tested and untestable:  # seed groups there were, but their seeds never varied
+        lines += untestable[:MAX_LINES]
+    elif not tested:
         lines.append(
             "**No difference could be tested**: each config has one run and no per-sample predictions; "
             "save a test/predictions table or run 3 seeds per config to know which differences are real"

@@ -17,8 +17,8 @@ from core.evaluation.semantics import Semantics
 from core.recipes.config import diff as config_diff_of
 from core.store import Store, queries
 from core.views import verdicts
+from core.views.labels import run_label
 from core.views.run import interval_text, smooth
-from core.views.runs import run_label
 
 MAX_TICKS = 8
 SHARE = Semantics("accuracy", "max", "fraction")  # how per-make accuracies (shares in [0, 1]) are written

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from core.store import Store, queries
-from core.views.runs import run_label
+from core.views.labels import run_label
 
 FINISHED = ("succeeded", "cancelled", "crashed", "failed")  # a run in one of these wrote its last checkpoint
 SOURCES = ("test images", "random", "misclassified", "upload")

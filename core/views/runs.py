@@ -23,11 +23,6 @@ LINK_TEXT = r"name=(.*)$"  # what a run link shows: its name (see run_link)
 SETTINGS_FILE = "explorer_ui.json"  # in the runs folder: what the pages remember, such as the chosen columns
 
 
-def run_label(name: str, run_id: str) -> str:
-    """How a picker names a run: its name and the end of its id (names need not be unique)."""
-    return f"{name} ({run_id[-6:]})"
-
-
 def run_link(run_id: str, name: str) -> str:
     """The Run page's address of a run, ending in its name so that a link column shows the name."""
     return f"{RUN_PAGE}?run={quote_plus(run_id)}&name={quote_plus(str(name))}"

@@ -21,6 +21,7 @@ from core.evaluation.diagnostics.findings import is_diagnosed
 from core.evaluation.semantics import DEFS_FILE, Semantics, resolve
 from core.evaluation.verdicts import Side, Verdict, judge_pairs
 from core.store import Store, queries
+from core.views.labels import distinct_labels
 
 CURVE_POINTS = 5000  # per curve and run: the same cap wherever findings are computed, so they agree
 DEFAULT_METRICS = ("test/top1", "val/top1", "val/loss", "test/mAP", "val/mAP", "val/mAP_identity")
@@ -69,6 +70,12 @@ def finals_of(store: Store, run_ids: list[str]) -> dict[str, dict[str, float]]:
     return out
 
 
+def run_names(store: Store, run_ids: list[str]) -> dict[str, str]:
+    """run id -> how the verdicts name the run: its name, with the end of its id where names repeat."""
+    meta = queries.runs_meta(store, run_ids)
+    return distinct_labels(dict(zip(meta["id"], meta["name"])))
+
+
 def labels_and_configs(store: Store, run_ids: list[str]) -> tuple[dict[str, str | None], dict[str, dict]]:
     meta = queries.runs_meta(store, run_ids)
     labels = {r: (g or None) for r, g in zip(meta["id"], meta["group"])}
@@ -114,10 +121,12 @@ def accuracy_intervals(store: Store, run_id: str) -> pd.DataFrame:
 
 @dataclass
 class Judgement:
-    """What a comparison says: JSON-ready lists as ``python -m core compare --json`` prints them."""
+    """What a comparison says: JSON-ready lists as ``python -m core compare --json`` prints them; ``names`` is
+    how the sentences name each run (see ``run_names``)."""
 
     baseline: str
     metrics: list[str]
+    names: dict[str, str] = field(default_factory=dict)
     deltas: list[dict[str, Any]] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
     seed_groups: list[dict[str, Any]] = field(default_factory=list)
@@ -128,6 +137,7 @@ class Judgement:
         return {
             "baseline": self.baseline,
             "metrics": self.metrics,
+            "names": self.names,
             "semantics": {m: {"goal": s.goal, "scale": s.scale} for m, s in self.semantics.items()},
             "deltas": self.deltas,
             "verdicts": [v.to_dict() for v in self.verdicts],
@@ -153,10 +163,10 @@ def judge(store: Store, run_ids: list[str], metrics: list[str] | None = None, ba
     labels, configs = labels_and_configs(store, run_ids)
     sems = semantics_of(store, run_ids, metrics)
     groups = seeds.seed_groups(labels, configs)
-    judgement = Judgement(baseline, metrics, semantics=sems)
+    judgement = Judgement(baseline, metrics, run_names(store, run_ids), semantics=sems)
     judgement.deltas = _deltas(finals, run_ids, baseline, metrics)
     judgement.seed_groups = _seed_group_records(groups, finals, metrics)
-    judgement.verdicts = judge_pairs(_pairs(store, run_ids, baseline, metrics, finals, groups, sems))
+    judgement.verdicts = judge_pairs(_pairs(store, judgement, finals, groups))
     judgement.findings = _set_findings(finals, labels, configs, metrics, store.root, run_ids)
     return judgement
 
@@ -187,27 +197,29 @@ def _seed_group_records(groups: list[seeds.RunGroup], finals: dict, metrics: lis
     return out
 
 
-def _pairs(store: Store, run_ids: list[str], baseline: str, metrics: list[str], finals: dict,
-           groups: list[seeds.RunGroup], sems: dict[str, Semantics]) -> list[tuple[Side, Side, Semantics]]:  # fmt: skip
-    """Each unit (a seed group, or a run outside any) against the baseline's unit, for every metric."""
+def _pairs(store: Store, judgement: Judgement, finals: dict,
+           groups: list[seeds.RunGroup]) -> list[tuple[Side, Side, Semantics]]:  # fmt: skip
+    """Each unit (a seed group, or a run outside any) against the baseline's unit, for every metric of the
+    judgement (its names, metrics and semantics; its run ids are the keys of ``finals``)."""
     group_of = {r: g for g in groups for r in g.runs}
     units: list[seeds.RunGroup | str] = []
-    for run_id in run_ids:
+    for run_id in finals:
         unit = group_of.get(run_id, run_id)
         if unit not in units:
             units.append(unit)
-    base_unit = group_of.get(baseline, baseline)
+    base_unit = group_of.get(judgement.baseline, judgement.baseline)
     pairs = []
-    for metric in metrics:
-        base_side = _side(store, base_unit, metric, finals)
-        pairs += [(_side(store, u, metric, finals), base_side, sems[metric]) for u in units if u != base_unit]
+    for metric in judgement.metrics:
+        base_side = _side(store, base_unit, metric, finals, judgement.names)
+        pairs += [(_side(store, u, metric, finals, judgement.names), base_side, judgement.semantics[metric])
+                  for u in units if u != base_unit]  # fmt: skip
     return pairs
 
 
-def _side(store: Store, unit: seeds.RunGroup | str, metric: str, finals: dict) -> Side:
+def _side(store: Store, unit: seeds.RunGroup | str, metric: str, finals: dict, names: dict[str, str]) -> Side:
     if isinstance(unit, str):
         value = finals[unit].get(metric)
-        return Side(unit, unit[-6:], value, correct=per_sample(store, unit, metric))
+        return Side(unit, names.get(unit, unit), value, correct=per_sample(store, unit, metric))
     values = tuple(v for r in unit.runs if (v := finals[r].get(metric)) is not None and math.isfinite(v))
     mean = sum(values) / len(values) if values else None
     return Side(unit.runs[0], f"{unit.label} (n={len(unit.runs)})", mean, values if len(values) >= 2 else ())

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import betainc
 
-from core.evaluation.stats import EXACT_BELOW, mcnemar, mean_std, welch
+from core.evaluation.stats import EXACT_BELOW, holm_adjust, mcnemar, mean_std, welch, welch_interval
 
 FAST = settings(max_examples=80, deadline=None)
 
@@ -153,11 +153,45 @@ def test_welch_lower_is_better_for_losses() -> None:
     assert res.sentence.startswith("Group B is better than group A")
 
 
-def test_welch_on_constant_groups_decides_without_dividing_by_zero() -> None:
-    differ = welch([0.5, 0.5], [0.4, 0.4])
-    assert (differ.p_value, differ.significant, differ.statistic) == (0.0, True, math.inf)
-    same = welch([0.5, 0.5, 0.5], [0.5, 0.5])
-    assert (same.p_value, same.significant, same.statistic) == (1.0, False, 0.0)
+def test_two_constant_groups_that_differ_are_not_testable() -> None:
+    differ = welch([0.5, 0.5, 0.5], [0.6, 0.6, 0.6], label_a="fixed", label_b="tuned", metric="val/top1")
+    assert math.isnan(differ.p_value) and not differ.testable and not differ.significant
+    assert differ.effect == pytest.approx(-0.1)
+    assert differ.sentence == (
+        "Group tuned is better than group fixed by 0.1 val/top1 (mean 0.5 ± 0 vs 0.6 ± 0, 3 vs 3 seeds): not "
+        "testable: every seed of both groups gave the same val/top1, so chance cannot be told from the difference; "
+        "run seeds that vary (data order, augmentation)."
+    )
+    assert "significant" not in differ.sentence
+    diff, low, high = welch_interval([0.5, 0.5, 0.5], [0.6, 0.6, 0.6])
+    assert diff == pytest.approx(-0.1) and math.isnan(low) and math.isnan(high)  # no interval, not [-0.1, -0.1]
+
+
+@pytest.mark.parametrize(("a", "b"), [([0.5, 0.5], [0.5, 0.5]), ([0.1, 0.1, 0.1], [0.1, 0.1])])
+def test_two_equal_constant_groups_show_no_difference(a: list[float], b: list[float]) -> None:
+    same = welch(a, b)  # np.mean of three 0.1 is 0.10000000000000002: compared exactly, not by their means
+    assert (same.p_value, same.significant, same.statistic, same.effect) == (1.0, False, 0.0, 0.0)
+    assert same.testable and same.sentence.startswith("Group A and group B have the same mean val/top1")
+    assert same.sentence.endswith("not significant at the 5% level.")
+
+
+def test_one_constant_group_is_tested_against_the_other_groups_spread() -> None:
+    res = welch([0.5, 0.5, 0.5], [0.6, 0.7, 0.8])
+    # t = -0.2 / (0.1 / sqrt 3) = -sqrt 12 with df = 2, where P(|T| > |t|) = 1 - |t| / sqrt(t^2 + 2)
+    assert res.statistic == pytest.approx(-math.sqrt(12)) and res.df == pytest.approx(2.0)
+    assert res.p_value == pytest.approx(1 - math.sqrt(12 / 14))
+    assert res.testable and not res.significant
+    diff, low, high = welch_interval([0.5, 0.5, 0.5], [0.6, 0.7, 0.8])
+    half = 4.302652729911275 * 0.1 / math.sqrt(3)  # Student's t 97.5% quantile at df = 2
+    assert (diff, low, high) == pytest.approx((-0.2, -0.2 - half, -0.2 + half))
+
+
+def test_holm_skips_untestable_comparisons() -> None:
+    # the three tested: sorted 0.01 * 3 = 0.03; 0.03 * 2 = 0.06; 0.04 * 1 -> running max 0.06
+    adjusted = holm_adjust([0.01, math.nan, 0.04, 0.03])
+    assert adjusted[0] == pytest.approx(0.03) and math.isnan(adjusted[1])
+    assert adjusted[2:] == pytest.approx([0.06, 0.06])
+    assert all(math.isnan(p) for p in holm_adjust([math.nan, math.nan]))
 
 
 @pytest.mark.parametrize(("a", "b", "bad"), [([0.9], [0.8, 0.7], "a"), ([0.9, 0.8], [0.7], "b")])
@@ -178,6 +212,11 @@ finite = st.integers(0, 1000).map(lambda k: k / 1000)  # metric values on a grid
 @given(st.lists(finite, min_size=2, max_size=12), st.lists(finite, min_size=2, max_size=12))
 def test_welch_properties(a: list[float], b: list[float]) -> None:
     ab, ba = welch(a, b), welch(b, a)
+    constant_and_apart = len(set(a)) == 1 and len(set(b)) == 1 and a[0] != b[0]
+    assert ab.testable == ba.testable == (not constant_and_apart)
+    if constant_and_apart:
+        assert math.isnan(ab.p_value) and not ab.significant and "not testable" in ab.sentence
+        return
     assert 0 <= ab.p_value <= 1
     assert ab.p_value == pytest.approx(ba.p_value, rel=1e-9, abs=1e-12)
     assert ab.effect == pytest.approx(-ba.effect)

@@ -68,3 +68,30 @@ def test_no_test_possible_says_what_would_make_one() -> None:
     (verdict,) = compare_with_baseline(Side("a", "a", 0.5), [Side("b", "b", 0.6)], mAP)
     assert verdict.test is None and verdict.p is None and verdict.better is None
     assert "per-sample predictions" in verdict.sentence and "3 seeds" in verdict.sentence
+
+
+def test_deterministic_seeds_that_differ_are_not_testable() -> None:
+    top1 = Semantics("val/top1", "max", "fraction")
+    base, other = _side("fixed", [0.5, 0.5, 0.5]), _side("tuned", [0.6, 0.6, 0.6])
+    tested = _side("varied", [0.80, 0.81, 0.79])
+    untestable, varied = compare_with_baseline(base, [other, tested], top1)
+    assert untestable.test is None and untestable.p is None and untestable.p_adjusted is None
+    assert not untestable.significant and untestable.better is None
+    assert untestable.difference == pytest.approx(0.1) and untestable.ci_low is None
+    assert untestable.sentence.endswith(
+        "No test: every seed of both groups gave the same val/top1, so chance cannot be told from the difference; "
+        "run seeds that vary (data order, augmentation)."
+    )
+    assert "significant" not in untestable.sentence and "better" not in untestable.sentence
+    raw = stats.welch(tested.seeds, base.seeds).p_value
+    assert varied.p_adjusted == pytest.approx(raw)  # Holm over the one comparison that could be tested
+
+
+def test_equal_deterministic_seeds_show_no_difference_without_a_certain_interval() -> None:
+    top1 = Semantics("val/top1", "max", "fraction")
+    (verdict,) = compare_with_baseline(_side("a", [0.5, 0.5]), [_side("b", [0.5, 0.5])], top1)
+    assert verdict.test == "Welch's t-test" and verdict.p == 1.0 and not verdict.significant
+    assert verdict.difference == 0.0 and verdict.ci_low is None and verdict.ci_high is None
+    assert "(no 95% CI: every seed of both groups gave the same val/top1)" in verdict.sentence
+    assert "95% CI +" not in verdict.sentence
+    assert verdict.sentence.endswith("no significant difference at the 5% level.")

@@ -11,6 +11,7 @@ import pytest
 
 from core import tracking
 from core.store import Store, queries
+from core.views import labels
 from core.views import runs as runsview
 from core.views import verdicts
 
@@ -112,7 +113,7 @@ def test_tags_of_several_runs_are_edited_together(store: Store, runs_root: Path)
 
 def test_sort_options_and_labels() -> None:
     assert runsview.sort_options(["val/top1"]) == ["created", "val/top1", "name", "group", "status", "duration_s"]
-    assert runsview.run_label("baseline", "20250101-abcdef123456") == "baseline (123456)"
+    assert labels.run_label("baseline", "20250101-abcdef123456") == "baseline (123456)"
 
 
 def test_a_finished_runs_warning_is_diagnosed_once(store: Store, runs_root: Path,

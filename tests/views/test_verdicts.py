@@ -91,3 +91,27 @@ def test_run_findings_name_the_class(tmp_path: Path) -> None:
     with Store(tmp_path, in_memory=True) as store:
         (found,) = verdicts.run_findings(store, [run])[run]
     assert found.kind == "degenerate_predictions" and "'Ford F-150'" in found.message
+
+
+def test_sentences_name_runs_by_name_with_the_id_only_for_repeated_names(tmp_path: Path) -> None:
+    named = [("resnet", 0.40), ("vit", 0.45), ("vit", 0.47), ("convnext", 0.5)]
+    ids = [_log(tmp_path, name, None, {"lr": i}, {"test/top1": top1}) for i, (name, top1) in enumerate(named)]
+    with Store(tmp_path, in_memory=True) as store:
+        judgement = verdicts.judge(store, ids, ["test/top1"], baseline=ids[0])
+    assert judgement.names == {ids[0]: "resnet", ids[1]: f"vit ({ids[1][-6:]})", ids[2]: f"vit ({ids[2][-6:]})",
+                               ids[3]: "convnext"}  # fmt: skip
+    heads = [v.sentence.split(" vs baseline ")[0] for v in judgement.verdicts]
+    assert heads == [f"test/top1: vit ({ids[1][-6:]}) 45.00%", f"test/top1: vit ({ids[2][-6:]}) 47.00%",
+                     "test/top1: convnext 50.00%"]  # fmt: skip
+    assert all(" vs baseline resnet 40.00%. " in v.sentence for v in judgement.verdicts)
+    assert judgement.to_dict()["names"] == judgement.names
+
+
+def test_seed_groups_whose_seeds_all_agree_are_not_called_different(tmp_path: Path) -> None:
+    fixed = [_log(tmp_path, f"f{i}", "fixed", {"lr": 0.1, "seed": i}, {"val/top1": 0.5}) for i in range(3)]
+    tuned = [_log(tmp_path, f"t{i}", "tuned", {"lr": 0.2, "seed": i}, {"val/top1": 0.6}) for i in range(3)]
+    with Store(tmp_path, in_memory=True) as store:
+        (verdict,) = verdicts.judge(store, fixed + tuned, ["val/top1"]).verdicts
+    assert verdict.test is None and not verdict.significant and verdict.better is None
+    assert verdict.sentence.startswith("val/top1: tuned (n=3) 60.00% vs baseline fixed (n=3) 50.00%. No test: every "
+                                       "seed of both groups gave the same val/top1")  # fmt: skip

@@ -25,7 +25,7 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
 from core import runfolder
-from core.datasets.image_folder import IMAGE_EXTENSIONS, IMAGE_FORMATS
+from core.datasets.image_folder import DECODE_ERRORS, IMAGE_EXTENSIONS, IMAGE_FORMATS
 from core.evaluation.classification import make_probabilities, topk_indices
 from core.recipes.classify.checkpoint import BEST, LAST, CheckpointError, load_checkpoint
 from core.recipes.classify.choices import CAM_METHODS, CHECKPOINTS
@@ -106,26 +106,71 @@ def read_upload(data: bytes, name: str = "upload", max_bytes: int = MAX_UPLOAD_B
             f"{name} is {len(data) / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB. "
             "Resize or compress it first"
         )
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            if probe.format not in IMAGE_FORMATS:
-                formats = ", ".join(IMAGE_FORMATS)
-                raise PredictError(f"{name} is a {probe.format} file; upload an image in one of: {formats}")
-            if probe.width * probe.height > MAX_UPLOAD_PIXELS:
-                raise PredictError(f"{name} is {probe.width}x{probe.height} pixels; upload one under 40 megapixels")
-            probe.load()
-            return probe.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise PredictError(f"{name} is not an image that can be read ({exc}); upload a PNG or JPEG") from exc
+    return _decode(data, name, upload=True)
 
 
 def read_image(path: str | os.PathLike[str]) -> Image.Image:
-    """An image file as RGB, or a PredictError naming the file."""
+    """An image file as RGB, or a PredictError naming the file and what is wrong with it."""
     try:
-        with Image.open(path) as img:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise PredictError(
+            f"cannot read image {path}: {exc.strerror or type(exc).__name__}; check the path, or pick another image"
+        ) from exc
+    return _decode(data, str(path), upload=False)
+
+
+def _decode(data: bytes, name: str, upload: bool) -> Image.Image:
+    """The image in ``data`` as RGB; an upload must also be in IMAGE_FORMATS and under MAX_UPLOAD_PIXELS."""
+    if not data:
+        raise PredictError(f"{name} is empty (0 bytes); " + ("upload it again" if upload else "pick another image"))
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if upload and img.format not in IMAGE_FORMATS:
+                formats = ", ".join(IMAGE_FORMATS)
+                raise PredictError(f"{name} is a {img.format} file; upload an image in one of: {formats}")
+            if upload and img.width * img.height > MAX_UPLOAD_PIXELS:
+                raise PredictError(f"{name} is {img.width}x{img.height} pixels; upload one under 40 megapixels")
+            img.load()
             return img.convert("RGB")
-    except (OSError, UnidentifiedImageError, SyntaxError) as exc:
-        raise PredictError(f"cannot read image {path}: {exc}; check the path, or pick another image") from exc
+    except PredictError:
+        raise
+    except DECODE_ERRORS as exc:
+        raise PredictError(_decode_problem(exc, data, name, upload)) from exc
+
+
+def _decode_problem(exc: BaseException, data: bytes, name: str, upload: bool) -> str:
+    """What is wrong with an image file PIL could not decode, in plain words with what to do (never the
+    exception's text when that is a Python object's repr, as PIL's "cannot identify image file <_io...>" is)."""
+    again = "upload it again" if upload else "copy the file again, or pick another image"
+    if isinstance(exc, Image.DecompressionBombError):
+        fix = "upload one under 40 megapixels" if upload else "resize it first"
+        return f"{name} has too many pixels to decode safely; {fix}"
+    if isinstance(exc, UnidentifiedImageError):
+        kind = _looks_like(data)
+        if kind:  # the signature of an image format, but PIL cannot read the header after it
+            return f"{name} starts like a {kind} file but its header is cut off or damaged; {again}"
+        *most, last = IMAGE_FORMATS
+        said = Path(name).suffix
+        named = f" (the name says {said}, the bytes are not an image format)"
+        named = named if said.lower() in IMAGE_EXTENSIONS else ""
+        fix = "upload a real PNG or JPEG" if upload else "pick another image"
+        return f"{name} is not an image: its contents are not {', '.join(most)} or {last}{named}; {fix}"
+    text = str(exc)
+    if isinstance(exc, EOFError) or "truncated" in text.lower():
+        return f"{name} is cut off (the file ends before the image does); {again}"
+    detail = "" if not text or "object at 0x" in text or "<_io" in text else f" ({text})"
+    return f"{name} is damaged: its image data cannot be decoded{detail}; {again}, or save it again as PNG or JPEG"
+
+
+def _looks_like(data: bytes) -> str | None:
+    """The format of IMAGE_FORMATS whose signature ``data`` starts with (PIL's own test), or None."""
+    Image.init()
+    for fmt in IMAGE_FORMATS:
+        accept = Image.OPEN.get(fmt, (None, None))[1]
+        if accept is not None and accept(data[:16]):
+            return fmt
+    return None
 
 
 @dataclass
