@@ -58,3 +58,13 @@ def release_cached_resources() -> Iterator[None]:
 
     st.cache_resource.clear()
     gc.collect()
+
+
+@pytest.fixture
+def app_url(runs_root: Path, tmp_path: Path) -> Iterator[str]:
+    """The address of the app served over ``runs_root`` (a real Streamlit server, for browser tests)."""
+    from tests.helpers_browser import AppServer
+
+    server = AppServer(runs_root, tmp_path / "streamlit.log").start()
+    yield server.url
+    server.stop()

@@ -7,27 +7,16 @@ skipped where it is missing."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from core.datasets.synthetic_cars import generate_synthetic_cars
 
-from .conftest import REPO
 from .fixtures_runs import log_classify_like
-from .helpers_browser import CHROMIUM, CHROMIUM_ARGS, AppServer
+from .helpers_browser import ARTIFACTS, BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS
 
-ARTIFACTS = REPO / "test-artifacts"
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")]
-
-
-@pytest.fixture
-def app_url(runs_root: Path, tmp_path: Path) -> Iterator[str]:
-    server = AppServer(runs_root, tmp_path / "streamlit.log").start()
-    yield server.url
-    server.stop()
+pytestmark = BROWSER_MARKS
 
 
 def _fill(page, label: str, value: str) -> None:

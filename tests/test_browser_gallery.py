@@ -5,24 +5,12 @@ chromium (.ci/run installs it); skipped where it is missing."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import REPO
 from tests.fixtures_reid import copy_run, train_tiny_reid
-from tests.helpers_browser import CHROMIUM, AppServer, exceptions, launch_browser, wait_idle
+from tests.helpers_browser import ARTIFACTS, BROWSER_MARKS, exceptions, launch_browser, wait_idle
 
-ARTIFACTS = REPO / "test-artifacts"
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")]
-
-
-@pytest.fixture
-def app_url(runs_root: Path, tmp_path: Path) -> Iterator[str]:
-    server = AppServer(runs_root, tmp_path / "streamlit.log").start()
-    yield server.url
-    server.stop()
+pytestmark = BROWSER_MARKS
 
 
 def _metric(page, label: str) -> str:

@@ -12,9 +12,16 @@ from typing import Any
 import pytest
 
 from .fixtures_runs import prepare, prepare_other_projects
-from .helpers_browser import CHROMIUM, AppServer, exceptions, launch_browser, open_idle, wait_idle
+from .helpers_browser import (
+    BROWSER_MARKS,
+    AppServer,
+    exceptions,
+    launch_browser,
+    open_idle,
+    wait_idle,
+)
 
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")]
+pytestmark = BROWSER_MARKS
 TIMEOUT = 60_000  # ms: the machine may be busy
 
 

@@ -6,24 +6,12 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from .conftest import REPO
 from .fixtures_runs import log_classify_like
-from .helpers_browser import CHROMIUM, AppServer, launch_browser
+from .helpers_browser import ARTIFACTS, BROWSER_MARKS, launch_browser
 
-ARTIFACTS = REPO / "test-artifacts"
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")]
-
-
-@pytest.fixture
-def app_url(runs_root: Path, tmp_path: Path) -> Iterator[str]:
-    server = AppServer(runs_root, tmp_path / "streamlit.log").start()
-    yield server.url
-    server.stop()
+pytestmark = BROWSER_MARKS
 
 
 def test_reports_page_downloads_a_log_zip_and_imports_an_upload(app_url: str, runs_root: Path, tmp_path: Path) -> None:
