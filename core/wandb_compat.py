@@ -156,7 +156,12 @@ class Run:
         if step is not None and int(step) != self._step:
             self._flush()
             self._step = int(step)
-        self._pending.update(data if all(type(v) in _PLAIN for v in data.values()) else _flatten(data))
+        plain = _PLAIN.issuperset(map(type, data.values()))  # numbers only (checked at C speed)
+        if plain and commit is not False and not self._pending:  # the usual call: logged as it is, at once
+            self._log_numbers(data)
+            self._step += 1
+            return
+        self._pending.update(data if plain else _flatten(data))
         if commit is not False:
             self._flush()
             self._step += 1
@@ -193,15 +198,20 @@ class Run:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         self.finish(exit_code=1 if exc is not None else None)
 
+    def _log_numbers(self, data: Mapping[str, Any]) -> None:
+        if self._run is None:
+            return
+        if self._globs:
+            self._define_from_globs(data)
+        self._run.log(data, step=self._step)
+        self.summary.update(data)
+
     def _flush(self) -> None:
         data, self._pending = self._pending, {}
         if not data or self._run is None:
             return
-        if all(type(v) in _PLAIN for v in data.values()):  # the usual call: numbers only, logged as they are
-            if self._globs:
-                self._define_from_globs(data)
-            self._run.log(data, step=self._step)
-            self.summary.update(data)
+        if _PLAIN.issuperset(map(type, data.values())):  # numbers only, logged as they are
+            self._log_numbers(data)
             return
         numbers: dict[str, Any] = {}
         for key, value in data.items():

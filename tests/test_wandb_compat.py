@@ -80,3 +80,17 @@ def test_a_failing_script_marks_the_run_failed(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError), wandb.init(name="boom", dir=str(tmp_path)) as run:
         raise RuntimeError("boom")
     assert json.loads((Path(run.dir) / runfolder.STATUS_FILE).read_text())["status"] == "failed"
+
+
+def test_steps_follow_wandb_rules_for_commit_and_step(tmp_path: Path) -> None:
+    run = wandb.init(project="p", dir=str(tmp_path))
+    wandb.log({"a": 1.0})  # step 0, committed: the next call goes to step 1
+    wandb.log({"b": 2}, commit=False)  # held for step 1
+    wandb.log({"c": 3.0})  # step 1 with b; commits
+    wandb.log({"d": 4.0}, step=5)  # step 5; commits: next is 6
+    wandb.log({"e": 5.0})
+    wandb.log({"f": 6.0}, commit=False)
+    wandb.log({"g": 7.0}, step=9)  # a new step flushes f at its own step (7) first
+    wandb.finish()
+    assert sorted(_records(Path(run.dir))) == [(0, "a", 1.0), (1, "b", 2.0), (1, "c", 3.0), (5, "d", 4.0),
+                                               (6, "e", 5.0), (7, "f", 6.0), (9, "g", 7.0)]  # fmt: skip
