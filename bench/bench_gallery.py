@@ -26,7 +26,7 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.textbook_retrieval import average_precisions_loop, re_ranking_single  # noqa: E402
+from bench.textbook_retrieval import average_precisions_loop, re_ranking  # noqa: E402
 from core.evaluation.retrieval import pairwise_distances  # noqa: E402
 from core.recipes.reid.embeddings import SavedEmbeddings, load_embeddings, save_embeddings  # noqa: E402
 from core.views import gallery as galleryview  # noqa: E402
@@ -72,7 +72,7 @@ def cold_rows(gallery: galleryview.Gallery) -> list[str]:
         dist = pairwise_distances(emb, emb).numpy()  # the distances ours ranks, so that the APs compare exactly
         if on:
             s = gallery.settings
-            dist = re_ranking_single(dist, s.k1, min(s.k2, s.k1 + 1), s.lambda_value)
+            dist = re_ranking(dist, dist, dist, s.k1, min(s.k2, s.k1 + 1), s.lambda_value)  # the split as both sets
         peer = leave_one_out_aps(dist, gallery.saved.labels)
         t_peer = time.perf_counter() - t0
         diff = float(np.nanmax(np.abs(ours.aps - peer)))

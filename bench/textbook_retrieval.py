@@ -38,11 +38,6 @@ def re_ranking(q_g_dist, q_q_dist, g_g_dist, k1=20, k2=6, lambda_value=0.3):
     return _re_ranking_full(original_dist, q_g_dist.shape[0], k1, k2, lambda_value)[:, q_g_dist.shape[0]:]
 
 
-def re_ranking_single(dist, k1=20, k2=6, lambda_value=0.3):
-    """The same steps over one set that is both the queries and the gallery: the (N, N) matrix as it is."""
-    return _re_ranking_full(dist, dist.shape[0], k1, k2, lambda_value)
-
-
 def _re_ranking_full(original_dist, query_num, k1, k2, lambda_value):
     """The implementation from the full matrix on; returns the query rows (all columns)."""
     original_dist = np.power(original_dist, 2).astype(np.float32)

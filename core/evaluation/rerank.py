@@ -61,22 +61,6 @@ class _Blocks:
         return value.to(torch.float32) ** 2 / self.row_max[rows]
 
 
-class _SingleBlocks(_Blocks):
-    """The same served from one (N, N) matrix whose images are both the queries and the gallery (a val set
-    ranked leave-one-out): each image appears once, so the matrix is N x N instead of 2N x 2N."""
-
-    def __init__(self, dist: torch.Tensor) -> None:  # noqa: D107 - no call to _Blocks.__init__: one matrix
-        self.distT = dist.T.contiguous()
-        self.n_query = self.n = dist.shape[0]
-        self.row_max = torch.empty(self.n, dtype=torch.float32, device=dist.device)
-
-    def raw_rows(self, start: int, stop: int) -> torch.Tensor:
-        return self.distT[start:stop]
-
-    def entries(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-        return self.distT[rows, cols].to(torch.float32) ** 2 / self.row_max[rows]
-
-
 def _neighbours(blocks: _Blocks, k: int) -> torch.Tensor:
     """The k nearest of every row (itself included), nearest first: (N, k) indices."""
     out = [blocks.rows(s, min(s + ROW_BLOCK, blocks.n)).topk(k, dim=1, largest=False, sorted=True).indices
@@ -149,14 +133,13 @@ def _local_query_expansion(v: torch.Tensor, forward: torch.Tensor, k2: int) -> t
         return torch.sparse.mm(a, v).coalesce()
 
 
-def _jaccard(v: torch.Tensor, n_query: int, first_gallery: int) -> torch.Tensor:
-    """Jaccard distances between the query rows of V (the first ``n_query``) and its gallery rows (from
-    ``first_gallery`` on): 1 - m / (2 - m), m being the sum of element-wise minima, from the entries the two
-    rows share (an inverted index over V's columns)."""
+def _jaccard(v: torch.Tensor, n_query: int) -> torch.Tensor:
+    """Jaccard distances between the query rows of V and its gallery rows: 1 - m / (2 - m), m being the sum
+    of element-wise minima, from the entries the two rows share (an inverted index over V's columns)."""
     n = v.shape[0]
     rows, cols = v.indices()
     vals = v.values()
-    gallery = rows >= first_gallery
+    gallery = rows >= n_query
     by_col = torch.argsort(cols[gallery], stable=True)
     g_rows, g_cols, g_vals = rows[gallery][by_col], cols[gallery][by_col], vals[gallery][by_col]
     col_start = torch.searchsorted(g_cols, torch.arange(n, device=v.device))
@@ -171,8 +154,8 @@ def _jaccard(v: torch.Tensor, n_query: int, first_gallery: int) -> torch.Tensor:
         offsets = torch.arange(int(reps.sum()), device=v.device) - torch.repeat_interleave(reps.cumsum(0) - reps, reps)
         pair_g = col_start[q_cols][pair_q] + offsets
         minima = torch.minimum(q_vals[pair_q], g_vals[pair_g])
-        m = torch.zeros(e - s, n - first_gallery, dtype=vals.dtype, device=v.device)
-        m.index_put_((q_rows[pair_q] - s, g_rows[pair_g] - first_gallery), minima, accumulate=True)
+        m = torch.zeros(e - s, n - n_query, dtype=vals.dtype, device=v.device)
+        m.index_put_((q_rows[pair_q] - s, g_rows[pair_g] - n_query), minima, accumulate=True)
         out.append(1 - m / (2.0 - m))
     return torch.cat(out)
 
@@ -196,34 +179,12 @@ def k_reciprocal_rerank(q_g_dist: Any, q_q_dist: Any, g_g_dist: Any, k1: int = 2
                          f"{tuple(g_g.shape)}")  # fmt: skip
     q_q, g_g = q_q.to(q_g.device), g_g.to(q_g.device)
     blocks = _Blocks(q_g, q_q, g_g)
-    jaccard = _encoded_jaccard(blocks, k1, k2, first_gallery=blocks.n_query)
-    original = q_g**2 / blocks.row_max[: blocks.n_query, None]  # the query rows' gallery columns
-    return _like(jaccard * (1 - lambda_value) + original * lambda_value, q_g_dist)
-
-
-def k_reciprocal_rerank_single(dist: Any, k1: int = 20, k2: int = 6, lambda_value: float = 0.3) -> Any:
-    """Re-ranked (N, N) distances of one set whose images are both the queries and the gallery (each val
-    image a query against all the others): the steps of :func:`k_reciprocal_rerank` over the N x N matrix,
-    each image once, about a quarter of the work of passing the set as both queries and gallery (where each
-    image also finds its own copy among its neighbours).
-
-    Args:
-        dist: (N, N) distances between the images of the set; k1, k2, lambda_value: as k_reciprocal_rerank.
-    """
-    d = _tensor(dist, torch.float32)
-    if d.ndim != 2 or d.shape[0] != d.shape[1]:
-        raise ValueError(f"need one square (N, N) distance matrix, got {tuple(d.shape)}")
-    blocks = _SingleBlocks(d)
-    jaccard = _encoded_jaccard(blocks, k1, k2, first_gallery=0)
-    original = d**2 / blocks.row_max[:, None]
-    return _like(jaccard * (1 - lambda_value) + original * lambda_value, dist)
-
-
-def _encoded_jaccard(blocks: _Blocks, k1: int, k2: int, first_gallery: int) -> torch.Tensor:
-    """The k-reciprocal encoding V (after local query expansion) and the queries' Jaccard distances."""
     k1 = min(k1, blocks.n - 1)
     forward = _neighbours(blocks, k1 + 1)
     v = _sparse_v(blocks, forward, k1)
     if k2 != 1:
         v = _local_query_expansion(v, forward, k2)
-    return _jaccard(v, blocks.n_query, first_gallery)
+    jaccard = _jaccard(v, blocks.n_query)
+    nq = blocks.n_query
+    original = q_g**2 / blocks.row_max[:nq, None]  # the query rows' gallery columns
+    return _like(jaccard * (1 - lambda_value) + original * lambda_value, q_g_dist)

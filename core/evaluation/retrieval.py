@@ -15,14 +15,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.evaluation.rerank import k_reciprocal_rerank, k_reciprocal_rerank_single
+from core.evaluation.rerank import k_reciprocal_rerank
 from core.evaluation.tensors import ROW_BLOCK
 from core.evaluation.tensors import as_tensor as _tensor
 from core.evaluation.tensors import like as _like
 
 __all__ = [
     "average_precisions", "cmc", "combine_flips", "identity_balanced_map", "k_reciprocal_rerank",
-    "k_reciprocal_rerank_single", "mean_average_precision", "pairwise_distances", "query_expansion",
+    "mean_average_precision", "pairwise_distances", "query_expansion",
 ]  # fmt: skip
 
 

@@ -8,14 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from bench.textbook_retrieval import average_precisions_loop, cmc_loop, re_ranking, re_ranking_single
+from bench.textbook_retrieval import average_precisions_loop, cmc_loop, re_ranking
 from core.evaluation.retrieval import (
     average_precisions,
     cmc,
     combine_flips,
     identity_balanced_map,
     k_reciprocal_rerank,
-    k_reciprocal_rerank_single,
     mean_average_precision,
     pairwise_distances,
     query_expansion,
@@ -69,18 +68,6 @@ def test_rerank_equals_the_common_implementation(k1: int, k2: int, lam: float) -
     got = k_reciprocal_rerank(q_g, q_q, g_g, k1=k1, k2=k2, lambda_value=lam)
     assert isinstance(got, np.ndarray) and got.shape == (40, 100)
     np.testing.assert_allclose(got, expected, atol=1e-4)
-
-
-@pytest.mark.parametrize(("k1", "k2", "lam"), [(20, 6, 0.3), (5, 1, 0.0), (7, 3, 0.5)])
-def test_single_set_rerank_equals_the_common_implementation_on_one_matrix(k1: int, k2: int, lam: float) -> None:
-    emb, _ = _embedded(120, 12, 8)
-    dist = pairwise_distances(emb, emb).numpy()
-    expected = re_ranking_single(dist, k1=k1, k2=k2, lambda_value=lam)
-    got = k_reciprocal_rerank_single(dist, k1=k1, k2=k2, lambda_value=lam)
-    assert isinstance(got, np.ndarray) and got.shape == (120, 120)
-    np.testing.assert_allclose(got, expected, atol=1e-4)
-    with pytest.raises(ValueError, match="square"):
-        k_reciprocal_rerank_single(dist[:10])
 
 
 def test_rerank_keeps_torch_in_torch_and_changes_the_ranking() -> None:

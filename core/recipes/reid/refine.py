@@ -4,9 +4,8 @@ ranked by distances that flip test-time augmentation, query expansion and k-reci
 
 Shared by the end-of-run evaluation and the Gallery page, so both rank the same way. The order is fixed:
 flip TTA makes the embeddings, query expansion moves the queries, re-ranking rewrites the distances.
-The queries are the gallery here: query expansion's neighbours include the query itself; re-ranking runs
-on the one (N, N) matrix, each image once. With query expansion on, the expanded queries differ from the
-gallery, and re-ranking takes them as a query set beside the gallery (a 2N x 2N encoding).
+The queries are the gallery here: query expansion's neighbours include the query itself, and re-ranking
+sees each image twice (as a query and as a gallery item), as it is commonly run on a single set.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from core.evaluation.retrieval import (
     combine_flips,
     identity_balanced_map,
     k_reciprocal_rerank,
-    k_reciprocal_rerank_single,
     mean_average_precision,
     pairwise_distances,
     query_expansion,
@@ -84,11 +82,9 @@ def refined_distances(embeddings: Any, flipped: Any | None, refine: Refinements)
     q = query_expansion(x, x, refine.qe_top_k, refine.qe_alpha) if refine.qe else x
     dist = pairwise_distances(q, x)
     if refine.rerank:
+        q_q = pairwise_distances(q, q) if refine.qe else dist
         k2 = min(refine.k2, refine.k1 + 1)
-        if not refine.qe:
-            return k_reciprocal_rerank_single(dist, refine.k1, k2, refine.lambda_value)
-        q_q, g_g = pairwise_distances(q, q), pairwise_distances(x, x)
-        dist = k_reciprocal_rerank(dist, q_q, g_g, refine.k1, k2, refine.lambda_value)
+        dist = k_reciprocal_rerank(dist, q_q, pairwise_distances(x, x), refine.k1, k2, refine.lambda_value)
     return dist
 
 
