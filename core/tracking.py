@@ -200,7 +200,7 @@ class Run:
         """
         if step is None:
             step = self._step + 1
-        elif not isinstance(step, int) or isinstance(step, bool):
+        elif type(step) is not int:  # bool, numpy and torch integers, floats: checked and converted
             step = _to_step(step)
         data = metricslog.encode_records(metrics, step, time.time(), self._names)
         with self._lock:
@@ -208,7 +208,8 @@ class Run:
                 raise RuntimeError(f"run {self.id} is finished; start or attach a run to log more")
             self._append(data)
             self._dirty = True
-            self._step = max(self._step, step)
+            if step > self._step:
+                self._step = step
         if beat:
             self.heartbeat()
 

@@ -153,8 +153,9 @@ class Run:
     def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
         """W&B's rules: without ``step`` the values go to the current step, which ``commit`` (default True)
         then advances; with ``step`` they go to that step (and later steps follow it)."""
-        if step is not None and int(step) != self._step:
-            self._flush()
+        if step is not None and step != self._step:
+            if self._pending:
+                self._flush()
             self._step = int(step)
         plain = _PLAIN.issuperset(map(type, data.values()))  # numbers only (checked at C speed)
         if plain and commit is not False and not self._pending:  # the usual call: logged as it is, at once

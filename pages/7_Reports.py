@@ -11,11 +11,11 @@ from pages.lib.common import page_setup, show_error, store_or_stop
 page_setup("Reports")
 st.title("Reports")
 index = store_or_stop()
-ids, labels = rp.run_choices(index)
 groups = queries.filter_options(index)["group"]
 pick = st.columns([1, 3])
 group = pick[0].selectbox("Group", ["(choose runs)", *groups], key="reports_group", help="report on a whole group")
 chosen = rp.group_runs(index, group) if group in groups else st.session_state.get("compare_ids", [])
+ids, labels = rp.run_choices(index, keep=[*chosen, *st.session_state.get(f"reports_runs_{group}", [])])
 run_ids = pick[1].multiselect("Runs", ids, default=[r for r in chosen if r in labels], format_func=labels.get,
                               key=f"reports_runs_{group}")  # fmt: skip
 log_tab, summary_tab, import_tab, export_tab = st.tabs(["Experiment log", "Results summary", "Import", "Export"])

@@ -7,6 +7,7 @@ compares two groups of seeds on a final metric. Pure functions of arrays; scipy 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -289,12 +290,10 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     Raises:
         ValueError: n < 1, successes outside [0, n], or a confidence outside (0, 1).
     """
-    from scipy.stats import norm  # here, not at the top (see _mcnemar_test)
-
     if n < 1 or not 0 <= successes <= n:
         raise ValueError(f"need 0 <= successes <= n and n >= 1, got {successes} of {n}")
     _check_alpha(1 - confidence)
-    z = float(norm.ppf(0.5 + confidence / 2))
+    z = statistics.NormalDist().inv_cdf(0.5 + confidence / 2)  # the standard library's: no scipy import
     share = successes / n
     centre = (share + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
@@ -335,7 +334,7 @@ def paired_difference_interval(
         raise ValueError(f"need at least one paired image, got n = {n}")
     diff = (only_a - only_b) / n
     se = math.sqrt(max(only_a + only_b - (only_a - only_b) ** 2 / n, 0.0)) / n
-    z = float(norm.ppf(0.5 + confidence / 2))
+    z = statistics.NormalDist().inv_cdf(0.5 + confidence / 2)  # the standard library's: no scipy import
     return diff, diff - z * se, diff + z * se
 
 

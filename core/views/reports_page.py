@@ -5,6 +5,7 @@ with the lines that were not read, and the CSV / Parquet exports."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -22,9 +23,16 @@ SUFFIX = {"md": "md", "csv": "csv", "latex": "tex", "zip": "zip", "parquet": "pa
 __all__ = ["FORMATS", "GROUPINGS", "MIME", "SUFFIX"]
 
 
-def run_choices(store: Store) -> tuple[list[str], dict[str, str]]:
-    """Run ids newest first and how the picker shows each: 'name · group · id tail'."""
-    frame = queries.list_runs(store, metrics=[])
+RECENT_RUNS = 500  # runs the picker offers besides those already chosen: a group picks any number at once
+
+
+def run_choices(store: Store, keep: Sequence[str] = (), limit: int = RECENT_RUNS) -> tuple[list[str], dict[str, str]]:
+    """The newest ``limit`` run ids and those of ``keep`` (chosen already), and how the picker shows each:
+    'name · group · id tail'. A folder of thousands of runs is not sent to the browser whole."""
+    frame, _ = queries.find_runs(store, metrics=[], limit=limit)
+    missing = [r for r in keep if r not in set(frame["id"])]
+    if missing:
+        frame = pd.concat([queries.runs_meta(store, missing)[["id", "name", "group"]], frame[["id", "name", "group"]]])
     labels = {r: f"{n} · {g or 'no group'} · {r[-6:]}" for r, n, g in zip(frame["id"], frame["name"], frame["group"])}
     return list(labels), labels
 

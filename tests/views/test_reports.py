@@ -79,3 +79,18 @@ def test_an_accuracy_from_per_sample_predictions_has_its_wilson_interval(store: 
     text = reports.markdown_report(store, [run.id])
     low, high = stats.wilson_interval(13, 40)
     assert f"- test/top1 = 32.50% (95% CI {low * 100:.2f}–{high * 100:.2f}%, n = 40)" in text
+
+
+def test_the_reports_picker_offers_the_newest_runs_and_keeps_the_chosen_ones(store: Store, runs_root: Path) -> None:
+    from core.views import reports_page
+
+    ids = []
+    for i in range(4):
+        with tracking.start(name=f"r{i}", group="g" if i == 0 else None, runs_dir=runs_root) as run:
+            run.log({"val/top1": 0.1 * i}, step=1)
+        ids.append(run.id)
+    store.sync()
+    offered, labels = reports_page.run_choices(store, limit=2)
+    assert offered == [ids[3], ids[2]]  # newest first, only as many as the limit
+    offered, labels = reports_page.run_choices(store, keep=[ids[0], "no-such-run"], limit=2)
+    assert set(offered) == {ids[0], ids[2], ids[3]} and labels[ids[0]] == f"r0 · g · {ids[0][-6:]}"
