@@ -11,6 +11,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from core.runfolder.paths import runs_dir
 from core.store import IndexBusyError, Store
+from core.views import warmup
 from pages.lib.auth import require_password
 
 SYNC_EVERY_S = 2.0
@@ -25,6 +26,7 @@ def page_setup(title: str) -> None:
         PagesManager.uses_pages_directory = False
         st.rerun()
     st.set_page_config(page_title=f"{title} · Experiment Explorer", layout="wide")
+    warmup.start()  # slow imports of later pages, ahead, once per server process
     require_password()
 
 

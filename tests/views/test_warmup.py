@@ -1,0 +1,19 @@
+"""Slow imports are started ahead once per process, in the background."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_scipy_stats_is_imported_ahead_once() -> None:
+    code = (
+        "import sys, time\n"
+        "from core.views import warmup\n"
+        "assert 'scipy.stats' not in sys.modules\n"
+        "assert warmup.start() is True and warmup.start() is False\n"
+        "deadline = time.time() + 60\n"
+        "while 'scipy.stats' not in sys.modules and time.time() < deadline: time.sleep(0.05)\n"
+        "assert 'scipy.stats' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
