@@ -14,7 +14,7 @@ from PIL import Image
 from core.datasets.synthetic_cars import generate_synthetic_cars
 
 from .fixtures_runs import log_classify_like
-from .helpers_browser import ARTIFACTS, BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS
+from .helpers_browser import ARTIFACTS, BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, wait_idle
 
 pytestmark = BROWSER_MARKS
 
@@ -46,6 +46,7 @@ def _predict_has_no_dead_end(page, app_url: str, tmp_path: Path) -> None:
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(fake))
     expect(page.get_by_text("fake.png is not an image: its content is text")).to_be_visible(timeout=30_000)
     expect(page.locator('[data-testid="stFileUploaderFile"]')).to_have_count(0)  # not left on the list
+    wait_idle(page)  # the uploader is drawn anew: a person picks the next file once the page has settled
     real = tmp_path / "real.png"
     Image.new("RGB", (48, 48), (200, 30, 30)).save(real)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(real))
