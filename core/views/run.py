@@ -147,16 +147,22 @@ def default_smoothing(store: Store, run_id: str) -> float:
     return SMOOTHING if len(counts) and int(counts.max()) >= SMOOTH_FROM else 0.0
 
 
+SYSTEM_X = "minutes since start"  # the x of the system metrics' charts
+
+
 def curve_charts(store: Store, run_id: str, *, smoothing: float = 0.0, system: bool = False,
                  max_points: int = 1000) -> list[tuple[str, pd.DataFrame]]:
     """The run's charts: title and points (name, step, value smoothed, raw, with ``series`` = name) of the
-    metrics logged at two steps or more; ``system`` for the training process's metrics instead."""
+    metrics logged at two steps or more; ``system`` for the training process's metrics instead, with their
+    minutes since the first sample (column SYSTEM_X) to draw them against."""
     finals = queries.final_metrics(store, [run_id])
     names = [n for n, k in zip(finals["name"], finals["n"]) if k >= 2 and n.startswith(SYSTEM) == system]
     points = queries.curves_many(store, [run_id], names, max_points=max_points)
     points["series"] = points["name"]
     points["raw"] = points["value"]
     points["value"] = points.groupby("name")["value"].transform(lambda v: smooth(v, smoothing))
+    if system:  # drawn against time, as W&B's relative time: a sample's step only counts samples
+        points[SYSTEM_X] = (points["time"] - points["time"].min()) / 60.0 if len(points) else []
     return [(title, points[points["name"].isin(group)]) for title, group in chart_groups(names)]
 
 

@@ -33,12 +33,12 @@ def header(run_id: str) -> None:
     charts(runview.curve_charts(store(), run_id, smoothing=smoothing), "No metrics logged yet.")
 
 
-def charts(found: list, empty: str) -> None:
+def charts(found: list, empty: str, x: str = "step") -> None:
     if not found:
         st.caption(empty)
     columns = st.columns(2)
     for i, (title, part) in enumerate(found):
-        columns[i % 2].plotly_chart(curves_figure(part, "step", {}, title), key=f"curve_{title}")
+        columns[i % 2].plotly_chart(curves_figure(part, x, {}, title), key=f"curve_{title}")
 
 
 def actions(index: Store, view: runview.RunOverview) -> None:
@@ -66,7 +66,7 @@ def results(index: Store, run_id: str) -> None:
 
 
 def system(index: Store, run_id: str) -> None:
-    charts(runview.curve_charts(index, run_id, system=True), "No system metrics logged.")
+    charts(runview.curve_charts(index, run_id, system=True), "No system metrics logged.", x=runview.SYSTEM_X)
 
 
 def config_and_notes(index: Store, view: runview.RunOverview) -> None:

@@ -33,7 +33,9 @@ def test_charts_are_titled_by_what_was_logged_losses_first(store: Store, runs_ro
     assert [title for title, _ in charts] == ["loss", "mAP", "lr"]  # no "mAP / rank-1", no top-1 chart
     loss = charts[0][1]
     assert set(loss["name"]) == {"train/loss", "val/loss"} and (loss["series"] == loss["name"]).all()
-    assert [title for title, _ in runview.curve_charts(store, run.id, system=True)] == ["cpu_percent"]
+    ((title, cpu),) = runview.curve_charts(store, run.id, system=True)
+    assert title == "cpu_percent" and cpu[runview.SYSTEM_X].iloc[0] == 0.0  # minutes since the first sample
+    assert (cpu[runview.SYSTEM_X] * 60).round(6).tolist() == (cpu["time"] - cpu["time"].min()).round(6).tolist()
     assert runview.sections(store, run.id) == ["Results", "System", "Config & notes", "Console"]
 
 
