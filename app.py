@@ -1,16 +1,16 @@
-"""Experiment Explorer: the navigation (Home, then the pages in pages/ by their number) and the home page:
+"""Experiment Explorer: the navigation (Home, then the pages in app_pages/ by their number) and the home page:
 what is running, the latest runs, and what to do next. `bash dev.sh app`."""
 
 from pathlib import Path
 
 import streamlit as st
 
+from app_pages.lib.common import page_setup, show_getting_started, store, store_or_stop
+from app_pages.lib.tables import formatted
 from core.store import queries
 from core.views import runs as runsview
-from pages.lib.common import page_setup, show_getting_started, store, store_or_stop
-from pages.lib.tables import formatted
 
-PAGES = sorted((Path(__file__).parent / "pages").glob("[0-9]*_*.py"))  # numbered as Streamlit orders them
+PAGES = sorted((Path(__file__).parent / "app_pages").glob("[0-9]*_*.py"))  # numbered as Streamlit orders them
 
 
 def home() -> None:

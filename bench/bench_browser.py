@@ -32,7 +32,7 @@ def page_urls(root: Path) -> dict[str, str]:
     with Store(root) as store:  # the first open indexes the folder: untimed, as the app's start is
         runs, _ = queries.find_runs(store, metrics=[], recipe=["classify"], limit=5)
         ids = runs["id"].tolist() or queries.list_runs(store, metrics=[], limit=5)["id"].tolist()
-    pages = sorted(p.stem.split("_", 1)[1] for p in (REPO / "pages").glob("[0-9]*_*.py"))
+    pages = sorted(p.stem.split("_", 1)[1] for p in (REPO / "app_pages").glob("[0-9]*_*.py"))
     urls = {"Home": "/", **{name: f"/{name}" for name in pages}}
     urls["Run"] = f"/Run?run={ids[0]}"
     urls["Compare"] = "/Compare?runs=" + ",".join(ids[:4])

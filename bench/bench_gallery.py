@@ -84,12 +84,12 @@ def page_rows(root: Path, run_id: str, repeats: int) -> list[str]:
     """Median server seconds of a switch on the page, after the rankings were computed ahead, and of a rerun."""
     from streamlit.testing.v1 import AppTest
 
-    from pages.lib import gallery_data
+    from app_pages.lib import gallery_data
 
     os.environ["EXPLORER_RUNS_DIR"] = str(root)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=600)
     at.run()
-    at.switch_page("pages/6_Gallery.py").run()
+    at.switch_page("app_pages/6_Gallery.py").run()
     assert not at.exception, at.exception
     t0 = time.perf_counter()
     rankings = gallery_data._rankings(str(root), run_id, gallery_data._version(root, run_id))

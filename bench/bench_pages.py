@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-PAGES = ["app.py", "pages/1_Runs.py", "pages/2_Launch.py", "pages/3_Run.py", "pages/4_Compare.py"]
+PAGES = ["app.py", "app_pages/1_Runs.py", "app_pages/2_Launch.py", "app_pages/3_Run.py", "app_pages/4_Compare.py"]
 COLD = """
 import sys, time
 t0 = time.perf_counter()

@@ -25,7 +25,7 @@ def run_id(trained: Path, runs_root: Path) -> str:
 def _page() -> AppTest:
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page("pages/6_Gallery.py").run()
+    at.switch_page("app_pages/6_Gallery.py").run()
     assert not at.exception, at.exception
     return at
 

@@ -36,7 +36,7 @@ def _page(path: str, **params: str) -> AppTest:
 
 @pytest.mark.parametrize("bad", ["doesnotexist", "../../etc", "%00"])
 def test_a_bad_run_link_says_no_run_and_offers_a_way_on(runs: dict[str, str], bad: str) -> None:
-    at = _page("pages/3_Run.py", run=bad)
+    at = _page("app_pages/3_Run.py", run=bad)
     (error,) = at.error
     assert error.value.startswith(f"No run `{bad}`")
     assert "Find it on Runs" in [link.proto.label for link in at.get("page_link")]
@@ -44,7 +44,7 @@ def test_a_bad_run_link_says_no_run_and_offers_a_way_on(runs: dict[str, str], ba
 
 def test_compare_opens_as_its_address_says(runs: dict[str, str]) -> None:
     ids = [runs["single0"], runs["multi0"], runs["multi1"]]
-    at = _page("pages/4_Compare.py", runs=",".join(ids), baseline=runs["multi0"], metrics="test/top1,val/loss")
+    at = _page("app_pages/4_Compare.py", runs=",".join(ids), baseline=runs["multi0"], metrics="test/top1,val/loss")
     assert at.multiselect(key="compare_pick").value == ids
     assert at.selectbox(key="compare_baseline").value == runs["multi0"]
     assert at.multiselect(key="compare_metrics").value == ["test/top1", "val/loss"]
@@ -58,7 +58,7 @@ def test_compare_opens_as_its_address_says(runs: dict[str, str]) -> None:
 
 
 def test_clone_opens_the_launch_form_filled_in(runs: dict[str, str]) -> None:
-    at = _page("pages/2_Launch.py", clone=runs["multi0"])
+    at = _page("app_pages/2_Launch.py", clone=runs["multi0"])
     assert at.selectbox(key="launch_clone").value == runs["multi0"]
     assert at.text_input(key="cfg_classify_lr").value == "0.0003"
     at.text_input(key="cfg_classify_lr").input("0.01").run()
@@ -66,7 +66,7 @@ def test_clone_opens_the_launch_form_filled_in(runs: dict[str, str]) -> None:
 
 
 def test_the_runs_filters_live_in_the_address(runs: dict[str, str]) -> None:
-    at = _page("pages/1_Runs.py", runs_group="multi")
+    at = _page("app_pages/1_Runs.py", runs_group="multi")
     assert sorted(at.dataframe[0].value["name"]) == ["multi s0", "multi s1"]
 
 
@@ -82,7 +82,7 @@ def test_compare_marks_no_best_on_ties_the_lowest_loss_and_shows_percent(runs_ro
         with tracking.start(name=name, config={"variant": name}, runs_dir=runs_root) as run:
             run.log({"test/top1": 34.84, "train/KL": kl}, step=1)  # top-1 logged in percent, the same in all
         ids.append(run.id)
-    at = _page("pages/4_Compare.py", runs=",".join(ids), metrics="test/top1,train/KL")
+    at = _page("app_pages/4_Compare.py", runs=",".join(ids), metrics="test/top1,train/KL")
     summary = at.table[0].value
     assert summary["test/top1"].tolist() == ["34.84%"] * 3 and summary["Δ test/top1"].tolist() == ["+0.00 pts"] * 3
     kl_column = list(summary.columns).index("train/KL")

@@ -31,7 +31,7 @@ def _page(path: str, **state: object) -> AppTest:
 
 
 def test_runs_page_lists_filters_and_sorts(runs: dict[str, str]) -> None:
-    at = _page("pages/1_Runs.py")
+    at = _page("app_pages/1_Runs.py")
     assert len(at.dataframe[0].value) == 4
     at.multiselect(key="runs_group").set_value(["multi"]).run()
     assert sorted(at.dataframe[0].value["name"]) == ["multi s0", "multi s1"]
@@ -47,7 +47,7 @@ def test_runs_page_lists_filters_and_sorts(runs: dict[str, str]) -> None:
 def test_launch_page_shows_a_bad_value_next_to_its_field_and_queues_nothing(runs: dict[str, str],
                                                                            runs_root: Path) -> None:
     before = list(runfolder.iter_run_dirs(runs_root))
-    at = _page("pages/2_Launch.py")
+    at = _page("app_pages/2_Launch.py")
     at.text_input(key="cfg_classify_lr").input("fast").run()
     at.button(key="launch_button").click().run()
     assert not at.exception
@@ -59,7 +59,7 @@ def test_launch_page_queues_a_valid_run_once(runs: dict[str, str], runs_root: Pa
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("core.launcher.control.ensure_scheduler", lambda root: None)  # queue only; nothing trains
     monkeypatch.setattr("core.launcher.service.ensure_scheduler", lambda root: None)  # nor does the queue panel
-    at = _page("pages/2_Launch.py")
+    at = _page("app_pages/2_Launch.py")
     at.text_input(key="cfg_classify_epochs").input("1").run()
     at.text_input(key="launch_name").input("from the form").run()
     at.button(key="launch_button").click().run()
@@ -75,7 +75,7 @@ def test_launch_page_queues_a_valid_run_once(runs: dict[str, str], runs_root: Pa
 
 
 def test_launch_page_is_in_six_sections_and_the_objective_follows_the_recipe(runs_root: Path) -> None:
-    at = _page("pages/2_Launch.py")
+    at = _page("app_pages/2_Launch.py")
     titles = [m.value for m in at.markdown if m.value.startswith("**")]
     assert titles == ["**Model**", "**Data**", "**Optimisation**", "**Schedule**", "**Regularisation**", "**Run**"]
     assert "peak learning rate" in at.text_input(key="cfg_classify_lr").help
@@ -89,13 +89,13 @@ def test_launch_page_is_in_six_sections_and_the_objective_follows_the_recipe(run
 
 
 def test_launch_page_clone_marks_changed_fields(runs: dict[str, str]) -> None:
-    at = _page("pages/2_Launch.py")
+    at = _page("app_pages/2_Launch.py")
     at.text_input(key="cfg_classify_lr").input("0.123").run()
     assert any("`lr`" in c.value and "0.123" in c.value for c in at.caption)
 
 
 def test_run_page_shows_status_results_and_confusion(runs: dict[str, str]) -> None:
-    at = _page("pages/3_Run.py", run_id=runs["multi0"])
+    at = _page("app_pages/3_Run.py", run_id=runs["multi0"])
     assert at.title[0].value == "multi s0"
     assert any(m.label == "Status" and m.value == "succeeded" for m in at.metric)
     frames = [d.value for d in at.dataframe]
@@ -112,14 +112,14 @@ def test_run_page_lists_the_confused_pairs_the_run_logged(runs_root: Path) -> No
                                               {"truth": "audi", "predicted": "audi", "count": 5}])
         run.log_table("test/top_confused_make", [{"truth": "audi", "predicted": "bmw", "count": 3,
                                                   "share_of_truth": 0.375}])
-    at = _page("pages/3_Run.py", run_id=run.id)
+    at = _page("app_pages/3_Run.py", run_id=run.id)
     (pairs,) = [d.value for d in at.dataframe if "share_of_truth" in d.value.columns]
     assert pairs.to_dict(orient="records") == [{"truth": "audi", "predicted": "bmw", "count": 3,
                                                 "share_of_truth": 0.375}]
 
 
 def test_compare_page_summarises_with_deltas_and_config_diff(runs: dict[str, str]) -> None:
-    at = _page("pages/4_Compare.py", compare_ids=[runs["single0"], runs["multi0"]])
+    at = _page("app_pages/4_Compare.py", compare_ids=[runs["single0"], runs["multi0"]])
     assert not at.exception
     summary = at.table[0].value
     assert list(summary.index) == ["single s0", "multi s0"]
@@ -133,7 +133,7 @@ def test_compare_page_summarises_with_deltas_and_config_diff(runs: dict[str, str
 
 
 def test_compare_page_tests_seed_groups(runs: dict[str, str]) -> None:
-    at = _page("pages/4_Compare.py", compare_ids=list(runs.values()))
+    at = _page("app_pages/4_Compare.py", compare_ids=list(runs.values()))
     at.toggle(key="compare_groups").set_value(True).run()
     assert not at.exception
     assert any("Welch" in m.value for m in [*at.info, *at.success])

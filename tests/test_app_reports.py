@@ -14,7 +14,7 @@ from core import runfolder
 from .conftest import REPO
 from .fixtures_runs import prepare
 
-PAGE = "pages/7_Reports.py"
+PAGE = "app_pages/7_Reports.py"
 
 
 @pytest.fixture

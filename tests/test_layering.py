@@ -30,7 +30,7 @@ def test_core_never_imports_streamlit(path: Path) -> None:
 
 
 def _page_files() -> list[Path]:
-    return [REPO / "app.py", *sorted((REPO / "pages").rglob("*.py"))]
+    return [REPO / "app.py", *sorted((REPO / "app_pages").rglob("*.py"))]
 
 
 @pytest.mark.parametrize("path", _page_files(), ids=lambda p: p.name)

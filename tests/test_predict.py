@@ -198,7 +198,7 @@ def test_predict_page_shows_predictions_and_an_overlay(trained: tuple[Path, str,
     root, run_id, _ = trained
     monkeypatch.setenv("EXPLORER_RUNS_DIR", str(root))
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
-    at.switch_page("pages/5_Predict.py").run()
+    at.switch_page("app_pages/5_Predict.py").run()
     assert not at.exception, at.exception
     assert any("Truth:" in m.value for m in at.markdown)
     at.radio(key="predict_source").set_value("random").run()

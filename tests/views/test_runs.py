@@ -11,9 +11,8 @@ import pytest
 
 from core import tracking
 from core.store import Store, queries
-from core.views import labels
+from core.views import labels, verdicts
 from core.views import runs as runsview
-from core.views import verdicts
 
 
 @pytest.fixture

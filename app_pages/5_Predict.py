@@ -5,12 +5,12 @@ from functools import partial
 
 import streamlit as st
 
+from app_pages.lib.address import follow_address
+from app_pages.lib.common import page_setup, store_or_stop
+from app_pages.lib.prediction import has_checkpoint, model_of, read_upload, show_explanation
 from core.recipes.classify import predict
 from core.views import predict as predictview
 from core.views import predictions as predtables
-from pages.lib.address import follow_address
-from pages.lib.common import page_setup, store_or_stop
-from pages.lib.prediction import has_checkpoint, model_of, read_upload, show_explanation
 
 page_setup("Predict")
 st.title("Predict")

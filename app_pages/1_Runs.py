@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages.lib.common import page_setup, show_getting_started, store, store_or_stop
+from app_pages.lib.runs_parts import findings_cache, runs_table, selection_actions
 from core.store import queries
 from core.views import runs as runsview
-from pages.lib.common import page_setup, show_getting_started, store, store_or_stop
-from pages.lib.runs_parts import findings_cache, runs_table, selection_actions
 
 page_setup("Runs")
 st.title("Runs")

@@ -7,24 +7,17 @@ import time
 from collections.abc import Callable
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
+from app_pages.lib.auth import require_password
 from core.runfolder.paths import runs_dir
 from core.store import IndexBusyError, Store
 from core.views import warmup
-from pages.lib.auth import require_password
 
 SYNC_EVERY_S = 2.0
 
 
 def page_setup(title: str) -> None:
     """First call of every page: title, wide layout, and the optional password (deep links included)."""
-    if PagesManager.uses_pages_directory:
-        # Streamlit serves a server's first deep link (/Run?run=...) from the pages/ folder without app.py, so
-        # the navigation would read "app" and miss Home. Once app.py has run, st.navigation is used for good:
-        # run it now, on the same page.
-        PagesManager.uses_pages_directory = False
-        st.rerun()
     st.set_page_config(page_title=f"{title} · Experiment Explorer", layout="wide")
     warmup.start()  # slow imports of later pages, ahead, once per server process
     require_password()

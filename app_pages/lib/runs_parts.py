@@ -9,10 +9,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app_pages.lib.common import show_error
+from app_pages.lib.tables import formatted
 from core.store import Store
 from core.views import runs as runsview
-from pages.lib.common import show_error
-from pages.lib.tables import formatted
 
 
 @st.cache_resource(show_spinner=False)
@@ -42,9 +42,9 @@ def runs_table(frame: pd.DataFrame, columns: list[str], formats: dict[str, Calla
 def selection_actions(index: Store, frame: pd.DataFrame, chosen: list[str], all_tags: list[str]) -> None:
     """Compare the selected runs (a shareable link), open one, and edit the tags they share."""
     row = st.columns([2, 2, 4, 1])
-    row[0].page_link("pages/4_Compare.py", label=f"Compare {len(chosen)} selected", disabled=len(chosen) < 2,
+    row[0].page_link("app_pages/4_Compare.py", label=f"Compare {len(chosen)} selected", disabled=len(chosen) < 2,
                      icon=":material/compare_arrows:", query_params={"runs": ",".join(chosen)} if chosen else None)
-    row[1].page_link("pages/3_Run.py", label="Open selected run", disabled=len(chosen) != 1,
+    row[1].page_link("app_pages/3_Run.py", label="Open selected run", disabled=len(chosen) != 1,
                      query_params={"run": chosen[0]} if len(chosen) == 1 else None, icon=":material/monitoring:")
     if not chosen:
         return

@@ -9,9 +9,9 @@ import streamlit as st
 from PIL import Image
 from streamlit.delta_generator import DeltaGenerator
 
+from app_pages.lib.tables import share_column
 from core.recipes.classify import predict
 from core.views import predict as predictview
-from pages.lib.tables import share_column
 
 
 @st.cache_resource(max_entries=6, show_spinner="Loading the model...")

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages.lib.charts import bars_figure, curves_figure
+from app_pages.lib.common import show_error, store
+from app_pages.lib.tables import share_column
 from core import launcher
 from core.runfolder import status as runstatus
 from core.store import Store
 from core.views import reports
 from core.views import run as runview
-from pages.lib.charts import bars_figure, curves_figure
-from pages.lib.common import show_error, store
-from pages.lib.tables import share_column
 
 
 def header(run_id: str) -> None:
@@ -44,7 +44,7 @@ def charts(found: list, empty: str, x: str = "step") -> None:
 def actions(index: Store, view: runview.RunOverview) -> None:
     """Clone into the Launch form, resume a stopped run, edit the tags, download the report."""
     row = st.columns([1, 1, 3, 2])
-    row[0].page_link("pages/2_Launch.py", label="Clone", icon=":material/content_copy:",
+    row[0].page_link("app_pages/2_Launch.py", label="Clone", icon=":material/content_copy:",
                      query_params={"clone": view.id}, help="open the Launch form filled with this run's config")
     row[1].button("Resume", key="run_resume", disabled=view.status not in runstatus.RESUMABLE,
                   on_click=show_error, args=(launcher.resume, view.id),
@@ -92,7 +92,7 @@ def no_run(index: Store, run_id: str) -> None:
     st.title("Run")
     st.error(f"No run `{run_id[:80]}` in `{index.root}`: the link is wrong, or the run was deleted.")
     columns = st.columns(3)
-    columns[0].page_link("pages/1_Runs.py", label="Find it on Runs", icon=":material/list:")
-    columns[1].page_link("pages/4_Compare.py", label="Compare runs", icon=":material/compare_arrows:")
-    columns[2].page_link("pages/2_Launch.py", label="Launch a run", icon=":material/rocket_launch:")
+    columns[0].page_link("app_pages/1_Runs.py", label="Find it on Runs", icon=":material/list:")
+    columns[1].page_link("app_pages/4_Compare.py", label="Compare runs", icon=":material/compare_arrows:")
+    columns[2].page_link("app_pages/2_Launch.py", label="Launch a run", icon=":material/rocket_launch:")
     st.stop()

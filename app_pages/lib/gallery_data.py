@@ -10,12 +10,12 @@ import streamlit as st
 from PIL import Image
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
+from app_pages.lib.gallery_panels import map_figure
 from core.recipes.classify.predict import PredictError, read_image, read_upload
 from core.recipes.reid import predict
 from core.views import gallery as galleryview
 from core.views.gallery import Gallery, GalleryError, Ranking
 from core.views.gallery_rankings import Rankings
-from pages.lib.gallery_panels import map_figure
 
 
 def _version(root: Path, run_id: str) -> int:

@@ -4,9 +4,9 @@ runs table or the runs' metrics as CSV or Parquet."""
 
 import streamlit as st
 
+from app_pages.lib.common import page_setup, show_error, store_or_stop
 from core.store import queries
 from core.views import reports_page as rp
-from pages.lib.common import page_setup, show_error, store_or_stop
 
 page_setup("Reports")
 st.title("Reports")

@@ -4,10 +4,10 @@ predictions, system metrics, config and notes, console."""
 
 import streamlit as st
 
+from app_pages.lib import run_parts, run_tables
+from app_pages.lib.address import follow_address, keep_address
+from app_pages.lib.common import page_setup, selected_run, store_or_stop
 from core.views import run as runview
-from pages.lib import run_parts, run_tables
-from pages.lib.address import follow_address, keep_address
-from pages.lib.common import page_setup, selected_run, store_or_stop
 
 page_setup("Run")
 index = store_or_stop()

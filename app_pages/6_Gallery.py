@@ -4,11 +4,11 @@ that recompute the ranking and the mAP, two runs side by side, Grad-CAM of a mat
 
 import streamlit as st
 
+from app_pages.lib import gallery_data as data
+from app_pages.lib import gallery_panels as panels
+from app_pages.lib.common import page_setup, store_or_stop
 from core.recipes.classify import predict
 from core.views import gallery as galleryview
-from pages.lib import gallery_data as data
-from pages.lib import gallery_panels as panels
-from pages.lib.common import page_setup, store_or_stop
 
 page_setup("Gallery")
 st.title("Gallery")

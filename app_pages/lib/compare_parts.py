@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages.lib.charts import parallel_figure
 from core.store import Store
 from core.views import compare, verdicts
-from pages.lib.charts import parallel_figure
 
 
 def verdicts_section(index: Store, run_ids: list[str], baseline: str, metric: str, labels: dict[str, str]) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages.lib.heatmap import heatmap_figure
+from app_pages.lib.tables import share_column
 from core.store import Store
 from core.views import predict as predictview
 from core.views import predictions as predview
-from pages.lib.heatmap import heatmap_figure
-from pages.lib.tables import share_column
 
 
 def confusion(index: Store, run_id: str) -> None:

@@ -4,12 +4,12 @@ launched, and the queue."""
 
 import streamlit as st
 
+from app_pages.lib.common import page_setup, store_or_stop
+from app_pages.lib.form import config_field, launched_links, queue_entry
 from core import launcher
 from core.launcher import slots
 from core.recipes import list_recipes
 from core.views import launch as launchform
-from pages.lib.common import page_setup, store_or_stop
-from pages.lib.form import config_field, launched_links, queue_entry
 
 page_setup("Launch")
 st.title("Launch")

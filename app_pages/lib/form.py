@@ -7,10 +7,10 @@ from typing import Any
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from app_pages.lib.common import show_error
 from core import launcher
 from core.recipes import FieldSpec
 from core.views import launch as launchform
-from pages.lib.common import show_error
 
 
 def config_field(column: DeltaGenerator, spec: FieldSpec, form: launchform.FormState) -> None:
@@ -44,5 +44,5 @@ def launched_links(run_ids: list[str], most: int = 8) -> None:
     """Links to the runs just launched (their pages fill in as they start)."""
     columns = st.columns(min(len(run_ids), 4) or 1)
     for i, run_id in enumerate(run_ids[:most]):
-        columns[i % 4].page_link("pages/3_Run.py", label=f"Open {run_id[-6:]}", query_params={"run": run_id},
+        columns[i % 4].page_link("app_pages/3_Run.py", label=f"Open {run_id[-6:]}", query_params={"run": run_id},
                                  icon=":material/monitoring:")

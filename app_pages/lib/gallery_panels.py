@@ -3,8 +3,6 @@ match, and the embedding map."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go

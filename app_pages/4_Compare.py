@@ -4,13 +4,13 @@ per-make accuracy side by side. The address keeps the runs, baseline and metrics
 
 import streamlit as st
 
+from app_pages.lib.address import follow_address, follow_address_list, keep_address, keep_address_list
+from app_pages.lib.charts import bands_figure, curves_figure
+from app_pages.lib.common import page_setup, store_or_stop
+from app_pages.lib.compare_parts import sweep_section, verdicts_section
+from app_pages.lib.tables import highlight
 from core.store import queries
 from core.views import compare, verdicts
-from pages.lib.address import follow_address, follow_address_list, keep_address, keep_address_list
-from pages.lib.charts import bands_figure, curves_figure
-from pages.lib.common import page_setup, store_or_stop
-from pages.lib.compare_parts import sweep_section, verdicts_section
-from pages.lib.tables import highlight
 
 page_setup("Compare")
 st.title("Compare")

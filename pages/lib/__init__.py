@@ -1,1 +1,0 @@
-"""What the pages share (not pages themselves: Streamlit lists only the .py files directly in pages/)."""
