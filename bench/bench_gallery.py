@@ -93,10 +93,10 @@ def page_rows(root: Path, run_id: str, repeats: int) -> list[str]:
     assert not at.exception, at.exception
     t0 = time.perf_counter()
     rankings = gallery_data._rankings(str(root), run_id, gallery_data._version(root, run_id))
-    rankings._thread.join()
+    rankings.wait()
     ahead = time.perf_counter() - t0
     switch, rerun = [], []
-    for i in range(repeats):
+    for _ in range(repeats):
         for key in SWITCH_KEYS:
             t0 = time.perf_counter()
             at.toggle(key=key).set_value(not at.toggle(key=key).value).run()

@@ -12,7 +12,6 @@ import math
 import os
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -134,18 +133,12 @@ class SystemSampler:
             except (psutil.Error, OSError, RuntimeError):  # RuntimeError: CUDA's; the next sample may work
                 continue
             try:
-                log_without_beat(self.run, metrics, step + 1)
+                self.run.log(metrics, step=step + 1, beat=False)  # beats come from the training thread only
             except RuntimeError:  # the run was finished under us: nothing more to log into
                 return
             except OSError:  # a full disk: the training loop's own logging will say so
                 continue
             step += 1
-
-
-def log_without_beat(run: tracking.Run, metrics: dict[str, float], step: int) -> None:
-    """``run.log`` from the sampler's thread without its heartbeat: beats must come from the training thread,
-    so a hung training loop still shows as stale while the sampler keeps logging."""
-    run.log(metrics, step=step, beat=False)
 
 
 @contextmanager

@@ -19,8 +19,8 @@ from core import runfolder
 from core.recipes.reid.embeddings import EmbeddingsError, SavedEmbeddings, embeddings_file, load_embeddings
 from core.recipes.reid.refine import Refinements, query_aps, refined_distances, summarize, top_matches
 from core.store import Store, queries
-from core.views.predict import FINISHED
 from core.views.labels import run_label
+from core.views.predict import FINISHED
 
 SOURCES = ("random", "worst AP", "by identity", "upload")
 SWITCHES = {"flip": "Flip TTA", "qe": "Query expansion", "rerank": "Re-ranking"}  # Refinements field -> label

@@ -50,6 +50,11 @@ class Rankings:
                 self._done[key] = self._rank(self.gallery, dict(zip(REFINEMENTS, key, strict=True)))
         return self._done[key]
 
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the background thread has been through every choice (or ``timeout`` seconds passed)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
     def ready(self) -> int:
         """How many of the choices are computed."""
         return len(self._done)
@@ -58,5 +63,5 @@ class Rankings:
         for key in warm_order():
             try:
                 self.get(dict(zip(REFINEMENTS, key, strict=True)))
-            except Exception:  # noqa: BLE001 - e.g. flip TTA without flipped embeddings: the page says so when asked
+            except Exception:  # e.g. flip TTA without flipped embeddings: the page says so when asked
                 continue

@@ -42,7 +42,7 @@ def test_background_rankings_equal_direct_ones_and_each_is_computed_once() -> No
 
     rankings = Rankings(gallery, ranker).start()
     asked = [rankings.get({"rerank": True}) for _ in range(3)]  # possibly before the thread gets there
-    rankings._thread.join(timeout=60)
+    rankings.wait(timeout=60)
     assert rankings.ready() == 8 and set(calls.values()) == {1}
     direct = galleryview.rank(gallery, galleryview.refinements(gallery, {"rerank": True}))
     assert all(a is asked[0] for a in asked)
@@ -52,7 +52,7 @@ def test_background_rankings_equal_direct_ones_and_each_is_computed_once() -> No
 
 def test_a_choice_that_cannot_be_made_is_skipped_ahead_and_raises_when_asked() -> None:
     rankings = Rankings(_gallery(flipped=False)).start()
-    rankings._thread.join(timeout=60)
+    rankings.wait(timeout=60)
     assert rankings.ready() == 4  # the four choices without flip TTA
     assert not galleryview.can_switch(rankings.gallery, "flip") and galleryview.switch_help(rankings.gallery, "flip")
     with pytest.raises(ValueError, match="mirrored"):

@@ -86,17 +86,27 @@ def load_run_model(run_dir: Path, which: str = "best", device: torch.device | No
             f"run {run_dir.name} has no {which} checkpoint ({path.name}); pick a finished classify "
             "run, or the 'last' checkpoint of a run that stopped early"
         )
+    model, meta, transform, device, layers = load_for_inference(path, load_checkpoint, device)
+    if not layers:
+        raise PredictError(f"no layer of backbone {meta['config']['backbone']} outputs a spatial map for Grad-CAM")
+    return ModelHandle(model, meta, transform, device, run_dir.name, which, layers)
+
+
+def load_for_inference(
+    path: Path, load: Callable[..., tuple[Any, dict]], device: torch.device | None = None
+) -> tuple[Any, dict, Any, torch.device, list[str]]:
+    """A checkpoint read by a recipe's ``load`` for prediction (either recipe): (model, meta, the eval
+    transform at the checkpoint's image size, the device, the backbone's layers Grad-CAM can use). A file this
+    code cannot use is a PredictError."""
     device = device or default_device()
     try:
-        model, meta = load_checkpoint(path, device=device)
+        model, meta = load(path, device=device)
     except CheckpointError as exc:
         raise PredictError(str(exc)) from exc
     size = int(meta["config"]["image_size"])
     transform = build_transform("none", size, model_data_config(model.backbone), train=False)
     layers = candidate_layers(model.backbone, torch.zeros(1, 3, size, size, device=device))
-    if not layers:
-        raise PredictError(f"no layer of backbone {meta['config']['backbone']} outputs a spatial map for Grad-CAM")
-    return ModelHandle(model, meta, transform, device, run_dir.name, which, layers)
+    return model, meta, transform, device, layers
 
 
 def read_upload(data: bytes, name: str = "upload", max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:

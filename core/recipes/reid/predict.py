@@ -20,9 +20,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from core import runfolder
-from core.recipes.classify.predict import PredictError, activation_map, candidate_layers, default_device, overlay
-from core.recipes.common.checkpoint import BEST, CheckpointError
-from core.recipes.common.data import build_transform, model_data_config
+from core.recipes.classify.predict import PredictError, activation_map, load_for_inference, overlay
+from core.recipes.common.checkpoint import BEST
 from core.recipes.reid.checkpoint import load_checkpoint
 from core.recipes.reid.model import Normalised
 
@@ -63,14 +62,7 @@ def load_run_model(run_dir: Path, device: torch.device | None = None) -> Embedde
     path = run_dir / runfolder.CHECKPOINTS_DIR / BEST
     if not path.is_file():
         raise PredictError(f"run {run_dir.name} has no {BEST}; pick a reid run that finished an epoch")
-    device = device or default_device()
-    try:
-        model, meta = load_checkpoint(path, device=device)
-    except CheckpointError as exc:
-        raise PredictError(str(exc)) from exc
-    size = int(meta["config"]["image_size"])
-    transform = build_transform("none", size, model_data_config(model.backbone), train=False)
-    layers = candidate_layers(model.backbone, torch.zeros(1, 3, size, size, device=device))
+    model, meta, transform, device, layers = load_for_inference(path, load_checkpoint, device)
     return EmbedderHandle(Normalised(model).eval(), meta, transform, device, run_dir.name, layers)
 
 
