@@ -328,8 +328,6 @@ def paired_difference_interval(
     Returns:
         (difference, low, high), the difference being (only_a - only_b) / n.
     """
-    from scipy.stats import norm
-
     if n < 1:
         raise ValueError(f"need at least one paired image, got n = {n}")
     diff = (only_a - only_b) / n
