@@ -5,7 +5,7 @@ per-make accuracy side by side. The address keeps the runs, baseline and metrics
 import streamlit as st
 
 from app_pages.lib.address import follow_address, follow_address_list, keep_address, keep_address_list
-from app_pages.lib.charts import bands_figure, curves_figure
+from app_pages.lib.charts import HEIGHT, RENDERER, bands_option, curves_option
 from app_pages.lib.common import page_setup, store_or_stop
 from app_pages.lib.compare_parts import sweep_section, verdicts_section
 from app_pages.lib.tables import highlight
@@ -42,8 +42,9 @@ by_group = st.toggle("Aggregate seed groups (mean ± std)", key="compare_groups"
 chart_cols = st.columns(2)
 charts = compare.charts(index, run_ids, metrics, smoothing=smoothing, x_axis=x_axis, by_group=by_group)
 for i, (metric, part) in enumerate(charts.items()):
-    figure = bands_figure(part, metric, labels) if by_group else curves_figure(part, x_axis, labels, metric, log_y)
-    chart_cols[i % 2].plotly_chart(figure, key=f"{'band' if by_group else 'curve'}_{metric}")
+    option = bands_option(part, metric, labels) if by_group else curves_option(part, x_axis, labels, metric, log_y)
+    chart_cols[i % 2].echarts_chart(option, key=f"{'band' if by_group else 'curve'}_{metric}", height=HEIGHT,
+                                    renderer=RENDERER)
 
 st.subheader("Summary")
 semantics = verdicts.semantics_of(index, run_ids, metrics)

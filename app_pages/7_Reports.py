@@ -87,9 +87,10 @@ with import_tab:
 with export_tab:
     row = st.columns(2)
     for fmt in ("csv", "parquet"):
-        row[0].download_button(f"Runs table ({fmt})", rp.runs_export(index, fmt), file_name=f"runs.{fmt}",
-                               mime=rp.MIME[fmt], key=f"reports_runs_{fmt}")  # fmt: skip
+        # the files are written when a button is clicked, not on every visit (10,000 runs are a large table)
+        row[0].download_button(f"Runs table ({fmt})", lambda fmt=fmt: rp.runs_export(index, fmt),
+                               file_name=f"runs.{fmt}", mime=rp.MIME[fmt], key=f"reports_runs_{fmt}")  # fmt: skip
         if run_ids:
-            data = rp.metrics_export(index, run_ids, fmt)
-            row[1].download_button(f"Metrics of the chosen runs ({fmt})", data, file_name=f"metrics.{fmt}",
+            row[1].download_button(f"Metrics of the chosen runs ({fmt})",
+                                   lambda fmt=fmt: rp.metrics_export(index, run_ids, fmt), file_name=f"metrics.{fmt}",
                                    mime=rp.MIME[fmt], key=f"reports_metrics_{fmt}")  # fmt: skip

@@ -135,14 +135,24 @@ def test_a_run_of_another_project_shows_only_what_it_has(app: tuple, page: Any) 
     open_idle(page, f"{server.url}/Run?run={ids['detector']}")
     tabs = page.get_by_role("tab").all_inner_texts()
     assert tabs == ["Results", "System", "Config & notes", "Console"]
-    charts = page.locator('[data-testid="stPlotlyChart"]')
-    titles = [charts.nth(i).locator(".gtitle").text_content() for i in range(charts.count())]
-    assert titles == ["loss", "mAP"]
-    ticks = charts.first.locator(".xtick text").all_text_contents()
-    assert ticks and all(re.fullmatch(r"\d{1,3}(,\d{3})*", t) for t in ticks), ticks  # never 1.5 or 99.999k
-    assert charts.first.locator(".scatterlayer .trace").count() == 2  # the raw line under the smoothed one
+    charts = page.locator('[data-testid="stEChartsChart"]')
+    texts = [charts.nth(i).locator("svg text").all_text_contents() for i in range(charts.count())]
+    assert [t[-1] for t in texts] == ["loss", "mAP"]  # the title, drawn last
+    ticks = charts.first.evaluate(X_TICKS)
+    assert len(ticks) > 2 and all(re.fullmatch(r"\d{1,3}(,\d{3})*", t) for t in ticks), ticks  # never 1.5, 99.999k
+    assert charts.first.locator("svg path[fill='none']").count() >= 2  # the raw line under the smoothed one
     page.get_by_role("tab", name="System").click()
-    _expect()(page.locator(".gtitle", has_text="cpu_percent")).to_be_visible()
+    _expect()(page.locator('[data-testid="stEChartsChart"] svg text', has_text="cpu_percent")).to_be_visible()
+
+
+# The texts of a chart's x-axis ticks: the row of texts lowest in the plot, above the axis name "step".
+X_TICKS = """chart => {
+    const texts = [...chart.querySelectorAll('svg text')].map(t => [t.textContent, t.getBoundingClientRect()]);
+    const name = texts.find(([text]) => text === 'step')[1];
+    const above = texts.filter(([, r]) => r.bottom <= name.top + 1);
+    const row = Math.max(...above.map(([, r]) => Math.round(r.top)));
+    return above.filter(([, r]) => Math.abs(Math.round(r.top) - row) <= 2).map(([text]) => text);
+}"""
 
 
 # The summary's highlighted cells: (row name, column name, text) of cells drawn in the "best" colour.

@@ -1,5 +1,5 @@
 """In a real browser: the Reports page writes a group's experiment log and hands over the zip of the markdown
-and its images, and imports an uploaded log, listing the line it could not read. A screenshot goes to
+and its images, imports an uploaded log, listing the line it could not read, and exports the runs table. A screenshot goes to
 test-artifacts/. Needs Debian's chromium (.ci/run installs it); skipped where it is missing."""
 
 from __future__ import annotations
@@ -49,4 +49,10 @@ def test_reports_page_downloads_a_log_zip_and_imports_an_upload(app_url: str, ru
         page.get_by_role("tab", name="Results summary").click()
         expect(page.get_by_text("Key results (computed from the tables)")).to_be_visible(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "reports-summary.png"), full_page=True)
+        page.get_by_role("tab", name="Export").click()  # the tables are written on the click, not on the visit
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Runs table (csv)").click()
+        table = tmp_path / "runs.csv"
+        download.value.save_as(table)
+        assert "browser baseline" in table.read_text() and "from the browser" in table.read_text()
         browser.close()

@@ -1,82 +1,116 @@
-"""Plotly figures the pages share: curves (smoothed over their raw line), seed-group bands, per-make bars,
-parallel coordinates; integer steps ticked as integers. The confusion heatmap is in ``heatmap``."""
+"""The charts every visit to Run and Compare draws, as Apache ECharts options for ``st.echarts_chart``: curves
+(smoothed over their raw line, as TensorBoard), seed-group bands (mean ± std), per-make bars; integer steps ticked
+as whole numbers. ECharts' code is a quarter of Plotly's, and a page with charts is idle about 0.4 s sooner in the
+browser (bench/RESULTS.md). The charts a person clicks or drags stay Plotly: the confusion heatmap (``heatmap``),
+parallel coordinates (``parallel``) and the Gallery's map."""
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-
-from core.views.compare import Axis
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")
+HEIGHT = 340  # pixels, every chart of these pages
+RENDERER = "svg"  # real DOM nodes: the titles and ticks can be read (and tested); fast at our <= 1,000 points
 
 
-def curves_figure(points: pd.DataFrame, x: str, label: dict[str, str], title: str, log_y: bool = False) -> go.Figure:
+def curves_option(points: pd.DataFrame, x: str, label: dict[str, str], title: str,
+                  log_y: bool = False) -> dict[str, Any]:
     """One line per series (column ``series``) of points with columns x, value; where a ``raw`` column differs
     from the (smoothed) value, the raw line is drawn faintly beneath, as TensorBoard does."""
-    fig = go.Figure()
-    for i, series in enumerate(points["series"].unique()):  # in order of appearance
-        g = points[points["series"] == series]
-        color, name = PALETTE[i % len(PALETTE)], label.get(series, series)
+    series, legend = [], []
+    for i, key in enumerate(points["series"].unique()):  # in order of appearance
+        g = points[points["series"] == key]
+        color, name = PALETTE[i % len(PALETTE)], label.get(key, key)
         if "raw" in g and not np.allclose(g["raw"], g["value"], equal_nan=True):
-            fig.add_trace(go.Scatter(x=g[x], y=g["raw"], mode="lines", line={"color": color, "width": 1},
-                                     opacity=0.3, name=f"{name} (raw)", hoverinfo="skip", showlegend=False))
-        fig.add_trace(go.Scatter(x=g[x], y=g["value"], mode="lines+markers" if len(g) < 40 else "lines",
-                                 name=name, line={"color": color}))
-    return _layout(fig, title, x, log_y, points[x] if x == "step" else None)
+            series.append(_line(pairs(g[x], g["raw"]), f"{name} (raw)", color, width=1, opacity=0.3))
+        series.append(_line(pairs(g[x], g["value"]), name, color, symbols=len(g) < 40))
+        legend.append(name)
+    y_axis = {"type": "log"} if log_y else {"type": "value", "scale": True}
+    return _option(title, series, legend, _x_axis(x, points[x]), y_axis)
 
 
-def bands_figure(bands: pd.DataFrame, title: str, label: dict[str, str]) -> go.Figure:
+def bands_option(bands: pd.DataFrame, title: str, label: dict[str, str]) -> dict[str, Any]:
     """Mean line with a ±1 std band per seed group (columns group, step, mean, std, count); a run outside any
-    seed group (count 1) is a plain line named by ``label``."""
-    fig = go.Figure()
+    seed group (count 1) is a plain line named by ``label``. A band is a filled series stacked on an invisible
+    lower edge, left out of the tooltip, which shows the means."""
+    series, legend = [], []
     for i, group in enumerate(bands["group"].unique()):  # in order of appearance
         g = bands[bands["group"] == group]
         color, n = PALETTE[i % len(PALETTE)], int(g["count"].max())
-        if n > 1:
-            upper, lower = g["mean"] + g["std"], g["mean"] - g["std"]
-            fig.add_trace(go.Scatter(x=pd.concat([g["step"], g["step"][::-1]]), y=pd.concat([upper, lower[::-1]]),
-                                     fill="toself", fillcolor=color, opacity=0.2, line={"width": 0},
-                                     hoverinfo="skip", showlegend=False))  # fmt: skip
         name = f"{group} (n={n})" if n > 1 else label.get(group, group)
-        fig.add_trace(go.Scatter(x=g["step"], y=g["mean"], name=name, line={"color": color}))
-    return _layout(fig, title, "step", False, bands["step"])
+        if n > 1:
+            edge = {"stack": f"band{i}", "silent": True, "tooltip": {"show": False}, "showSymbol": False,
+                    "lineStyle": {"opacity": 0}}
+            series.append({**_line(pairs(g["step"], g["mean"] - g["std"]), f"{name} −std", color), **edge})
+            series.append({**_line(pairs(g["step"], 2 * g["std"]), f"{name} ±std", color), **edge,
+                           "areaStyle": {"color": color, "opacity": 0.2}})
+        series.append(_line(pairs(g["step"], g["mean"]), name, color, symbols=len(g) < 40))
+        legend.append(name)
+    return _option(title, series, legend, _x_axis("step", bands["step"]), {"type": "value", "scale": True})
 
 
-def bars_figure(frame: pd.DataFrame, x: str, y: str, title: str) -> go.Figure:
-    fig = go.Figure(go.Bar(x=frame[x], y=frame[y], text=[f"{v:.0%}" for v in frame[y]], textposition="outside"))
-    fig.update_layout(title=title, yaxis={"range": [0, 1.1], "tickformat": ".0%"}, height=360,
-                      margin={"t": 40, "b": 10})
-    return fig
+def bars_option(frame: pd.DataFrame, x: str, y: str, title: str) -> dict[str, Any]:
+    """Bars of shares (0-1) written as percentages on a 0-100% axis, each bar labelled with its value."""
+    values = [None if _missing(v) else round(float(v) * 100, 1) for v in frame[y]]
+    return {
+        "title": {"text": title, "left": "center"}, "animation": False,
+        "tooltip": {"trigger": "item", "formatter": "{b}: {c}%"},
+        "grid": {"left": 10, "right": 10, "top": 55, "bottom": 10, "containLabel": True},
+        "xAxis": {"type": "category", "data": [str(v) for v in frame[x]], "axisLabel": {"interval": 0, "rotate": 30}},
+        "yAxis": {"type": "value", "min": 0, "max": 100, "interval": 20, "axisLabel": {"formatter": "{value}%"}},
+        "series": [{"type": "bar", "name": y, "data": values, "label": {"show": True, "position": "top",
+                                                                       "formatter": "{c}%"}}],
+    }  # fmt: skip
 
 
-def parallel_figure(axes: list[Axis], reverse_colors: bool) -> go.Figure:
-    """Parallel coordinates, one line per run, coloured by the last axis (the metric; brightest is best)."""
-    dimensions = [{"label": a.label, "values": a.values, **({"tickvals": a.tickvals, "ticktext": a.ticktext}
-                                                             if a.tickvals is not None else {})} for a in axes]
-    line = {"color": axes[-1].values, "colorscale": "Viridis", "reversescale": reverse_colors, "showscale": True}
-    fig = go.Figure(go.Parcoords(line=line, dimensions=dimensions))
-    fig.update_layout(height=380, margin={"t": 50, "b": 20, "l": 60, "r": 60})
-    return fig
-
-
-def _layout(fig: go.Figure, title: str, x: str, log_y: bool, steps: pd.Series | None) -> go.Figure:
-    fig.update_layout(title=title, xaxis_title=x, height=340, margin={"t": 40, "b": 10},
-                      legend={"orientation": "h", "y": -0.25})
-    if steps is not None and len(steps):
-        fig.update_xaxes(**step_ticks(steps))
-    if log_y:
-        fig.update_yaxes(type="log")
-    return fig
-
-
-def step_ticks(steps: pd.Series) -> dict[str, object]:
-    """Axis settings for integer steps: whole numbers written in full (20,000, never "99.999k"), and one tick per
-    step over a short span (never 1.5)."""
+def step_axis(steps: pd.Series) -> dict[str, Any]:
+    """Axis settings for integer steps: ticks only on whole numbers (never 1.5), at least one step apart, and the
+    tooltip's step written as one (21, not 21.00)."""
     values = pd.to_numeric(steps, errors="coerce").dropna()
     if values.empty or not np.all(np.equal(np.mod(values, 1), 0)):
         return {}
-    span = float(values.max() - values.min())
-    return {"tickformat": ",d", **({"dtick": 1, "tick0": 0} if span <= 10 else {})}
+    return {"minInterval": 1, "axisPointer": {"label": {"precision": 0}}}
+
+
+def pairs(xs: pd.Series, ys: pd.Series) -> list[list[Any]]:
+    """[x, y] points as JSON: whole numbers as ints, a missing value as null (a gap in the line)."""
+    return [[_number(a), _number(b)] for a, b in zip(xs.tolist(), ys.tolist())]
+
+
+def _number(v: Any) -> Any:
+    if _missing(v):
+        return None
+    v = float(v)
+    return int(v) if v.is_integer() and abs(v) < 2**53 else v
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and not math.isfinite(v))
+
+
+def _line(data: list[list[Any]], name: str, color: str, *, width: float = 2, opacity: float = 1.0,
+          symbols: bool = False) -> dict[str, Any]:
+    return {"type": "line", "name": name, "data": data, "showSymbol": symbols, "symbolSize": 5,
+            "itemStyle": {"color": color}, "lineStyle": {"width": width, "opacity": opacity}}
+
+
+def _x_axis(x: str, values: pd.Series) -> dict[str, Any]:
+    axis = {"type": "value", "name": x, "nameLocation": "middle", "nameGap": 28, "scale": True}
+    return {**axis, **(step_axis(values) if x == "step" else {})}
+
+
+def _option(title: str, series: list[dict], legend: list[str], x_axis: dict, y_axis: dict) -> dict[str, Any]:
+    many = len(legend) > 1
+    return {
+        "title": {"text": title, "left": "center"}, "animation": False,
+        "tooltip": {"trigger": "axis"},
+        "legend": {"data": legend, "bottom": 0, "type": "scroll"} if many else {"show": False},
+        "toolbox": {"feature": {"dataZoom": {"yAxisIndex": "none"}, "restore": {}}, "right": 10},
+        "grid": {"left": 10, "right": 20, "top": 45, "bottom": 55 if many else 30, "containLabel": True},
+        "xAxis": x_axis, "yAxis": y_axis, "series": series,
+    }  # fmt: skip

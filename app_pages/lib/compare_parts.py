@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.lib.charts import parallel_figure
+from app_pages.lib.parallel import parallel_figure
 from core.store import Store
 from core.views import compare, verdicts
 
