@@ -1,6 +1,6 @@
 """In a real browser: the Reports page writes a group's experiment log and hands over the zip of the markdown
-and its images, imports an uploaded log, listing the line it could not read, and exports the runs table. A screenshot goes to
-test-artifacts/. Needs Debian's chromium (.ci/run installs it); skipped where it is missing."""
+and its images, imports an uploaded log, listing the line it could not read, and exports the runs table. A
+screenshot goes to test-artifacts/. Needs Debian's chromium (.ci/run installs it); skipped where it is missing."""
 
 from __future__ import annotations
 

@@ -28,6 +28,9 @@ LOWER_IS_BETTER = frozenset({
     "wer", "cer", "distance", "dist", "gap", "seconds", "time", "latency", "divergence", "ece",
 })  # fmt: skip
 NO_DIRECTION = frozenset({"lr", "epoch", "step", "steps", "p", "gem", "momentum", "temperature", "wd"})
+# The training process's CPU, memory and GPU use (core/recipes/system_metrics.py): measurements of the machine,
+# not results, so neither direction is better (100% CPU is not "best") and none is a share.
+RESOURCE_PREFIX = "system/"
 # Words that make a metric a share: an accuracy, a retrieval rate, an agreement; and top-k, rank-k, mAP@k...
 SHARE_WORDS = frozenset({
     "acc", "accuracy", "map", "recall", "precision", "f1", "agreement", "iou", "miou", "dice", "auc", "ap",
@@ -107,7 +110,10 @@ def name_words(name: str) -> list[str]:
 
 
 def infer_goal(name: str) -> Goal:
-    """Lower is better for losses, errors, distances and times; no direction for a learning rate; else higher."""
+    """Lower is better for losses, errors, distances and times; no direction for a learning rate or the machine's
+    resource use (``system/*``); else higher."""
+    if name.startswith(RESOURCE_PREFIX):
+        return None
     words = name_words(name)
     joined = "_".join(words)
     if any(w in LOWER_IS_BETTER for w in words) or joined.endswith("loss"):

@@ -38,9 +38,16 @@ class Side:
     correct: Mapping[str, bool] | None = field(default=None, compare=False)
 
 
+# Why a comparison has no test: a side did not log the metric; both are seed groups whose seeds all gave one value
+# (nothing measures the noise); one run on each side without per-sample predictions.
+NOT_LOGGED, CONSTANT_SEEDS, ONE_RUN_EACH = "not logged", "constant seeds", "one run each"
+UNTESTED = (NOT_LOGGED, CONSTANT_SEEDS, ONE_RUN_EACH)
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of one comparison with the baseline; ``better`` is the id of the better side, or None."""
+    """The outcome of one comparison with the baseline; ``better`` is the id of the better side, or None;
+    ``untested`` is why no test was run (one of UNTESTED), None when one was."""
 
     run: str
     baseline: str
@@ -56,6 +63,7 @@ class Verdict:
     significant: bool
     better: str | None
     sentence: str
+    untested: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -112,8 +120,9 @@ def _verdict(side: Side, baseline: Side, sem: Semantics, t: _Tested | None, p_ad
     head = f"{sem.name}: {side.label} {sem.format(side.value)} vs baseline {baseline.label} "
     head += sem.format(baseline.value)
     if t is None:
+        why, text = _why_no_test(side, baseline, sem)
         return Verdict(side.id, baseline.id, sem.name, split, None, None, _delta(side, baseline), None, None, None,
-                       None, False, None, f"{head}. {_why_no_test(side, baseline, sem)}")  # fmt: skip
+                       None, False, None, f"{head}. {text}", why)  # fmt: skip
     significant = p_adj is not None and p_adj < ALPHA
     direction = sem.better(t.difference, 0.0)  # the difference is side minus baseline
     better = (side.id if direction > 0 else baseline.id) if significant and direction else None
@@ -142,12 +151,13 @@ def _delta(side: Side, baseline: Side) -> float | None:
     return side.value - baseline.value
 
 
-def _why_no_test(side: Side, baseline: Side, sem: Semantics) -> str:
+def _why_no_test(side: Side, baseline: Side, sem: Semantics) -> tuple[str, str]:
+    """Why no test could be run (one of UNTESTED) and the sentence that says what to do."""
     if side.value is None or baseline.value is None or math.isnan(side.value) or math.isnan(baseline.value):
-        return "No test: one side did not log this metric."
+        return NOT_LOGGED, "No test: one side did not log this metric."
     if len(side.seeds) >= 2 and len(baseline.seeds) >= 2:  # seed groups, but Welch found no noise to test against
-        return f"No test: {stats.constant_seeds_text(sem.name)}."
-    return (
+        return CONSTANT_SEEDS, f"No test: {stats.constant_seeds_text(sem.name)}."
+    return ONE_RUN_EACH, (
         "No significance test is possible with one run on each side and no per-sample predictions: save "
         "per-sample predictions (a test/predictions table with a correct column), or run at least 3 seeds per "
         "config."

@@ -19,9 +19,10 @@ from pathlib import Path
 import psutil
 
 from core import tracking
+from core.evaluation.semantics import RESOURCE_PREFIX
 from core.runfolder import metricslog
 
-PREFIX = "system/"  # the metrics of the training process, apart from what the recipe logs
+PREFIX = RESOURCE_PREFIX  # "system/": the metrics of the training process, apart from what the recipe logs
 INTERVAL_S = 10.0  # seconds between samples
 INTERVAL_ENV = "EXPLORER_SYSTEM_INTERVAL_S"  # overrides INTERVAL_S (tests sample every 0.05 s)
 FIRST_SAMPLE_S = 1.0  # the first sample comes this soon (or after one interval, if shorter)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 
+from core.evaluation.verdicts import CONSTANT_SEEDS
 from core.reports.summary import EPOCHS, Column, Summary, SummaryTable
 from core.store import Store
 from core.views import verdicts
@@ -137,7 +138,7 @@ def significance(store: Store, summary: Summary) -> list[str]:
         tests = [v for v in judgement.verdicts if v.test]
         tested += len(tests)
         untestable += [f"**Not tested in {table.title}**: {v.sentence}" for v in judgement.verdicts
-                       if not v.test and "cannot be told" in v.sentence]  # fmt: skip
+                       if v.untested == CONSTANT_SEEDS]  # fmt: skip
         lines += [f"**Significant in {table.title}**: {v.sentence}" for v in tests if v.significant][:MAX_LINES]
         if tests and not any(v.significant for v in tests):
             lines.append(f"**No significant difference in {table.title}**: none of its {len(tests)} tested "

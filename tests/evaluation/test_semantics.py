@@ -15,6 +15,7 @@ from core.evaluation.semantics import Semantics, check_definition, infer_goal, i
         ("train/loss", "min"), ("val/loss", "min"), ("test/KL", "min"), ("val/error", "min"),
         ("val/top1", "max"), ("val/mAP", "max"), ("val/head_agreement", "max"), ("train/lr", None),
         ("train/epoch_seconds", "min"), ("train/images_per_second", "max"), ("val/box_loss", "min"),
+        ("system/cpu_percent", None), ("system/gpu_utilization_percent", None), ("system/ram_gb", None),
     ],
 )  # fmt: skip
 def test_direction_from_the_name(name: str, goal: str | None) -> None:
@@ -30,6 +31,7 @@ def test_scale_from_the_values_logged() -> None:
     assert infer_scale("test/top3", [52.1]) == "percent" and infer_scale("val/rank10", [0.9]) == "fraction"
     assert infer_scale("val/mAP@5", [0.7]) == "fraction" and infer_scale("test/AP50", [61.0]) == "percent"
     assert infer_scale("train/gem_p", [3.0]) == "unbounded" and infer_scale("val/epoch", [3.0]) == "unbounded"
+    assert infer_scale("system/gpu_memory_percent", [41.0]) == "unbounded"  # a measurement, not an accuracy
 
 
 def test_a_declaration_wins_over_the_name() -> None:

@@ -68,6 +68,9 @@ def test_no_test_possible_says_what_would_make_one() -> None:
     (verdict,) = compare_with_baseline(Side("a", "a", 0.5), [Side("b", "b", 0.6)], mAP)
     assert verdict.test is None and verdict.p is None and verdict.better is None
     assert "per-sample predictions" in verdict.sentence and "3 seeds" in verdict.sentence
+    assert verdict.untested == "one run each"
+    (missing,) = compare_with_baseline(Side("a", "a", 0.5), [Side("b", "b", None)], mAP)
+    assert missing.untested == "not logged" and "did not log" in missing.sentence
 
 
 def test_deterministic_seeds_that_differ_are_not_testable() -> None:
@@ -76,6 +79,7 @@ def test_deterministic_seeds_that_differ_are_not_testable() -> None:
     tested = _side("varied", [0.80, 0.81, 0.79])
     untestable, varied = compare_with_baseline(base, [other, tested], top1)
     assert untestable.test is None and untestable.p is None and untestable.p_adjusted is None
+    assert untestable.untested == "constant seeds" and varied.untested is None
     assert not untestable.significant and untestable.better is None
     assert untestable.difference == pytest.approx(0.1) and untestable.ci_low is None
     assert untestable.sentence.endswith(

@@ -102,14 +102,28 @@ def test_markdown_csv_and_latex_carry_the_same_tables(example_runs: Example) -> 
     assert r"\begin{itemize}" in latex and "**" not in latex
 
 
-def test_seed_groups_are_tested_for_significance(runs_root: Path) -> None:
+def _seed_groups(root: Path, spread: float) -> list[str]:
+    """Configs a (top-1 0.80) and b (0.60), 3 seeds each, the seeds ``spread`` apart."""
     ids = []
     for config, base in (("a", 0.80), ("b", 0.60)):
         for seed in range(3):
             with tracking.start(name=f"{config} s{seed}", group="heads", config={"head": config, "seed": seed},
-                                runs_dir=runs_root) as run:  # fmt: skip
-                run.log({"val/loss": 1.0 - base, "test/top1": base + 0.01 * seed}, step=1)
+                                runs_dir=root) as run:  # fmt: skip
+                run.log({"val/loss": 1.0 - base, "test/top1": base + spread * seed}, step=1)
             ids.append(run.id)
+    return ids
+
+
+def test_seed_groups_whose_seeds_never_vary_are_said_to_be_untestable(runs_root: Path) -> None:
+    ids = _seed_groups(runs_root, spread=0.0)
+    with Store(runs_root, in_memory=True) as store:
+        said = results_summary(store, ids, Choices.parse(["test/top1"])).takeaways
+    (line,) = [t for t in said if t.startswith("**Not tested in sweep: heads**")]
+    assert "run seeds that vary" in line and not any("Significant" in t for t in said)
+
+
+def test_seed_groups_are_tested_for_significance(runs_root: Path) -> None:
+    ids = _seed_groups(runs_root, spread=0.01)
     with Store(runs_root, in_memory=True) as store:
         by_group = results_summary(store, ids, Choices.parse(["test/top1"]))
         by_seeds = results_summary(store, ids, Choices.parse(["test/top1"], group_by="seed group"))

@@ -88,6 +88,15 @@ def test_the_best_cell_is_the_lowest_loss_and_the_highest_accuracy(store: Store,
     assert not best.drop(columns=["val/loss", "val/top1"]).to_numpy().any()
 
 
+def test_the_machines_resource_use_is_never_best(store: Store, runs_root: Path) -> None:
+    ids = [_run(runs_root, {"val/top1": [0.7], "system/cpu_percent": [95.0]}, name="one"),
+           _run(runs_root, {"val/top1": [0.6], "system/cpu_percent": [40.0]}, name="two")]  # fmt: skip
+    store.sync()
+    shown, best = _summary(store, ids, ["val/top1", "system/cpu_percent"])
+    assert shown["system/cpu_percent"].tolist() == ["95", "40"]  # a measurement, not 95.00% of something
+    assert not best["system/cpu_percent"].any() and best["val/top1"].tolist() == [True, False]
+
+
 @pytest.mark.parametrize("scale", [100.0, 1.0], ids=["percent", "fraction"])
 def test_shares_show_as_percent_deltas_in_points_and_ties_have_no_best(store: Store, runs_root: Path,
                                                                        scale: float) -> None:  # fmt: skip
