@@ -1,11 +1,12 @@
-"""In a real browser: launch a tiny classify run from the Launch page, follow the link to it and watch it
-succeed on the Run page, explain its predictions on Predict (no dead end when the image source changes, a fake
-image said to be one and taken off the list), select it and a second run on Runs, and find both in Compare's
-summary. Screenshots of each page go to test-artifacts/. Needs Debian's chromium (.ci/run installs it);
+"""In a real browser: launch a tiny classify run from the Launch page (a second click of Launch queues nothing
+more), follow the link to it and watch it succeed on the Run page, explain its predictions on Predict (no dead
+end when the image source changes, a fake image said to be one and taken off the list), select it and a second
+run on Runs, and find both in Compare's summary. Screenshots of each page go to test-artifacts/. Needs Debian's chromium (.ci/run installs it);
 skipped where it is missing."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -30,6 +31,11 @@ def _choose(page, label: str, option: str) -> None:
     page.get_by_label(re.compile(rf"^{re.escape(label)}( ●)?$")).first.click()
     page.get_by_role("option", name=option, exact=True).click()
     page.wait_for_timeout(400)
+
+
+def _named(runs_root: Path, name: str) -> int:
+    """How many run folders carry this name."""
+    return sum(json.loads(meta.read_text()).get("name") == name for meta in runs_root.glob("*/meta.json"))
 
 
 def _predict_has_no_dead_end(page, app_url: str, tmp_path: Path) -> None:
@@ -77,22 +83,21 @@ def test_launch_watch_select_compare(app_url: str, runs_root: Path, tmp_path: Pa
         page.get_by_role("button", name="Launch", exact=True).click()
         expect(page.get_by_text(re.compile("Queued 1"))).to_be_visible(timeout=60_000)
         run_id = re.search(r"Queued 1: (\S+)", page.get_by_text(re.compile("Queued 1")).inner_text()).group(1)
+        page.get_by_role("button", name="Launch", exact=True).click()  # a second click repeats nothing
+        wait_idle(page)
+        expect(page.get_by_text(f"Queued 1: {run_id}")).to_be_visible()
+        assert _named(runs_root, "browser run") == 1
         page.screenshot(path=str(ARTIFACTS / "launch.png"), full_page=True)
-        page.goto(f"{app_url}/")
-        expect(page.get_by_text("Latest runs")).to_be_visible(timeout=30_000)
-        page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
-
-        page.goto(f"{app_url}/Launch")
-        link = page.get_by_role("link", name=f"Open {run_id[-6:]}")
-        if link.count():  # the success message and its link stay on the form while the session lasts
-            link.click()
-        else:
-            page.goto(f"{app_url}/Run?run={run_id}")
+        page.get_by_role("link", name=f"Open {run_id[-6:]}").click()  # the link to the run just launched
         expect(page.get_by_text("succeeded").first).to_be_visible(timeout=240_000)
+        assert _named(runs_root, "browser run") == 1
         page.wait_for_timeout(2500)
         page.screenshot(path=str(ARTIFACTS / "run.png"), full_page=True)
         _predict_has_no_dead_end(page, app_url, tmp_path)
 
+        page.goto(f"{app_url}/")
+        expect(page.get_by_text("Latest runs")).to_be_visible(timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
         page.goto(f"{app_url}/Runs")
         grid = page.locator('[data-testid="stDataFrame"]').first
         expect(grid).to_be_visible(timeout=30_000)
