@@ -1,8 +1,8 @@
 """In a real browser: launch a tiny classify run from the Launch page (a second click of Launch queues nothing
 more), follow the link to it and watch it succeed on the Run page, explain its predictions on Predict (no dead
 end when the image source changes, a fake image said to be one and taken off the list), select it and a second
-run on Runs, and find both in Compare's summary. Screenshots of each page go to test-artifacts/. Needs Debian's chromium (.ci/run installs it);
-skipped where it is missing."""
+run on Runs, and find both in Compare's summary. Screenshots of each page go to test-artifacts/. Needs Debian's
+chromium (.ci/run installs it); skipped where it is missing."""
 
 from __future__ import annotations
 

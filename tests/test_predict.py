@@ -126,10 +126,13 @@ def _gif() -> bytes:
 
 
 @pytest.mark.parametrize(("data", "name", "said"), [
-    (b"not an image", "fake.png", "fake.png is not an image: its contents are not JPEG, PNG, BMP or WEBP (the name "
-                                  "says .png, the bytes are not an image format); upload a real PNG or JPEG"),
-    (b"%PDF-1.4 not an image", "report.pdf", "report.pdf is not an image: its contents are not JPEG, PNG, BMP or "
-                                             "WEBP; upload a real PNG or JPEG"),
+    (b"\x00\xff\x10\x80" * 8, "fake.png", "fake.png is not an image: its contents are not JPEG, PNG, BMP or WEBP "
+                                         "(the name says .png, the bytes are not an image format); upload a real PNG "
+                                         "or JPEG"),
+    (b"\x25\x50\x44\x46\xe2\xe3\xcf\xd3", "report.pdf", "report.pdf is not an image: its contents are not JPEG, "
+                                                      "PNG, BMP or WEBP; upload a real PNG or JPEG"),
+    (b"hello, I am text", "fake.png", "fake.png is not an image: its content is text ('hello, I am text'...), "
+                                      "whatever its name says; upload a real PNG or JPEG"),
     (b"", "empty.png", "empty.png is empty (0 bytes); upload it again"),
     (_png()[:400], "cut.png", "cut.png is cut off (the file ends before the image does); upload it again"),
     (_png()[:30], "head.png", "head.png starts like a PNG file but its header is cut off or damaged; upload it again"),
@@ -153,7 +156,7 @@ def test_a_damaged_image_says_what_the_decoder_found() -> None:
 def test_an_image_file_that_cannot_be_read_is_said_so_in_words(tmp_path: Path) -> None:
     (tmp_path / "fake.png").write_bytes(b"not an image")
     (tmp_path / "cut.png").write_bytes(_png()[:300])
-    with pytest.raises(predict.PredictError, match=r"fake.png is not an image: .*\(the name says .png"):
+    with pytest.raises(predict.PredictError, match=r"fake.png is not an image: its content is text \('not an image'"):
         predict.read_image(tmp_path / "fake.png")
     with pytest.raises(predict.PredictError, match=r"cut.png is cut off \(the file ends before the image does\)"):
         predict.read_image(tmp_path / "cut.png")

@@ -41,8 +41,6 @@ def read_upload() -> tuple[Image.Image | None, str]:
         return None, ""
     data = upload.getvalue()
     try:
-        if problem := predictview.upload_problem(data, upload.name):
-            raise predict.PredictError(problem)
         return predict.read_upload(data, upload.name), upload.name
     except predict.PredictError as exc:
         st.session_state["predict_upload_problem"] = str(exc)

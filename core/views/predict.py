@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import io
 import random
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
@@ -106,29 +105,3 @@ def targets(has_truth: bool) -> list[str]:
     return [t for t in TARGETS if has_truth or TARGETS[t] != "truth"] + [A_CLASS]
 
 
-def upload_problem(data: bytes, name: str) -> str | None:
-    """What is wrong with an uploaded file, said in words, before any model sees it; None when it opens as an
-    image (the size and format limits are checked when it is read)."""
-    from PIL import Image, UnidentifiedImageError  # only when a file is uploaded
-
-    from core.datasets.image_folder import IMAGE_FORMATS
-
-    if not data:
-        return f"{name} is empty (0 bytes): upload the image file itself, not a shortcut to it."
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            probe.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        text = data[:512].decode("utf-8", errors="strict") if _is_text(data[:512]) else None
-        what = f"text ({text[:40].strip()!r}...)" if text is not None else "not in any image format"
-        return (f"{name} is not an image: its content is {what}, whatever its name says. "
-                f"Upload an image in one of: {', '.join(IMAGE_FORMATS)}.")  # fmt: skip
-    return None
-
-
-def _is_text(head: bytes) -> bool:
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True

@@ -3,15 +3,12 @@ random image that stays until shuffled, the misclassified ones; and which finish
 
 from __future__ import annotations
 
-import io
 import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
-import pytest
-from PIL import Image
 
 from core import tracking
 from core.store import Store
@@ -102,17 +99,3 @@ def test_an_upload_has_no_truth_to_explain() -> None:
     assert predictview.targets(has_truth=False) == ["prediction", predictview.A_CLASS]
 
 
-@pytest.mark.parametrize(("data", "said"), [
-    (b"", "fake.png is empty (0 bytes)"),
-    (b"hello, I am text", "fake.png is not an image: its content is text ('hello, I am text'...)"),
-    (b"\x00\xff\x10\x80" * 8, "fake.png is not an image: its content is not in any image format"),
-])  # fmt: skip
-def test_a_file_that_is_not_an_image_is_said_so(data: bytes, said: str) -> None:
-    problem = predictview.upload_problem(data, "fake.png")
-    assert problem.startswith(said) and "BytesIO" not in problem and "0x" not in problem
-
-
-def test_an_image_is_no_problem() -> None:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8)).save(buffer, format="PNG")
-    assert predictview.upload_problem(buffer.getvalue(), "car.png") is None

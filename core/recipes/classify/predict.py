@@ -160,17 +160,28 @@ def _decode_problem(exc: BaseException, data: bytes, name: str, upload: bool) ->
         kind = _looks_like(data)
         if kind:  # the signature of an image format, but PIL cannot read the header after it
             return f"{name} starts like a {kind} file but its header is cut off or damaged; {again}"
+        fix = "upload a real PNG or JPEG" if upload else "pick another image"
+        if (text := _text_head(data)) is not None:  # a text file, renamed or saved with an image's name
+            said = f"its content is text ({text[:40].strip()!r}...), whatever its name says"
+            return f"{name} is not an image: {said}; {fix}"
         *most, last = IMAGE_FORMATS
         said = Path(name).suffix
         named = f" (the name says {said}, the bytes are not an image format)"
         named = named if said.lower() in IMAGE_EXTENSIONS else ""
-        fix = "upload a real PNG or JPEG" if upload else "pick another image"
         return f"{name} is not an image: its contents are not {', '.join(most)} or {last}{named}; {fix}"
     text = str(exc)
     if isinstance(exc, EOFError) or "truncated" in text.lower():
         return f"{name} is cut off (the file ends before the image does); {again}"
     detail = "" if not text or "object at 0x" in text or "<_io" in text else f" ({text})"
     return f"{name} is damaged: its image data cannot be decoded{detail}; {again}, or save it again as PNG or JPEG"
+
+
+def _text_head(data: bytes) -> str | None:
+    """The start of ``data`` when it reads as UTF-8 text (no image format does), else None."""
+    try:
+        return data[:512].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _looks_like(data: bytes) -> str | None:
