@@ -5,9 +5,10 @@ per-make accuracy side by side. The address keeps the runs, baseline and metrics
 import streamlit as st
 
 from app_pages.lib.address import follow_address, follow_address_list, keep_address, keep_address_list
-from app_pages.lib.charts import HEIGHT, RENDERER, bands_option, curves_option
+from app_pages.lib.charts import bands_option, curves_option
 from app_pages.lib.common import page_setup, store_or_stop
 from app_pages.lib.compare_parts import sweep_section, verdicts_section
+from app_pages.lib.echarts import show
 from app_pages.lib.tables import highlight
 from core.store import queries
 from core.views import compare, verdicts
@@ -43,8 +44,7 @@ chart_cols = st.columns(2)
 charts = compare.charts(index, run_ids, metrics, smoothing=smoothing, x_axis=x_axis, by_group=by_group)
 for i, (metric, part) in enumerate(charts.items()):
     option = bands_option(part, metric, labels) if by_group else curves_option(part, x_axis, labels, metric, log_y)
-    chart_cols[i % 2].echarts_chart(option, key=f"{'band' if by_group else 'curve'}_{metric}", height=HEIGHT,
-                                    renderer=RENDERER)
+    show(chart_cols[i % 2], option, key=f"{'band' if by_group else 'curve'}_{metric}")
 
 st.subheader("Summary")
 semantics = verdicts.semantics_of(index, run_ids, metrics)

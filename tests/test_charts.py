@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app_pages.lib.charts import bands_option, bars_option, curves_option, pairs, step_axis
+from app_pages.lib.charts import bands_option, bars_option, curves_option
+from app_pages.lib.echarts import pairs, step_axis
 
 
 def _points(**series: list[float]) -> pd.DataFrame:

@@ -16,10 +16,11 @@ from torchvision.transforms import v2
 from core.recipes.classify.data import inverse_frequency_weights
 from core.recipes.classify.losses import ClassificationLoss, HierarchicalLoss, head_disagreement, make_marginal
 from core.recipes.classify.model import Classifier, LogitsOnly, build_model
-from core.recipes.classify.train import Progress, resolve_workers
+from core.recipes.classify.train import resolve_workers
 from core.recipes.common.choices import AUGMENT_PRESETS
 from core.recipes.common.data import build_transform
 from core.recipes.common.optim import LrSchedule
+from core.recipes.common.progress import Progress
 
 torch.manual_seed(0)
 LOGITS = torch.randn(7, 5) * 3
@@ -134,7 +135,10 @@ def test_early_stopping_bookkeeping() -> None:
         False,
         True,
     ]
-    assert (p.epoch, p.best_epoch, p.best_top1, p.bad_epochs) == (5, 5, 0.7, 0)
+    assert (p.epoch, p.best_epoch, p.best, p.bad_epochs) == (5, 5, 0.7, 0)
+    old = {"epoch": 3, "best_top1": 0.6, "best_epoch": 2, "bad_epochs": 1}  # last.pt as written before
+    assert Progress.from_saved(old) == Progress(epoch=3, best=0.6, best_epoch=2, bad_epochs=1)
+    assert Progress.from_saved({"epoch": 1, "best_map": 0.4}).best == 0.4  # a reid run's
 
 
 @pytest.mark.parametrize("preset", AUGMENT_PRESETS)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.lib.charts import HEIGHT, RENDERER, bars_option, curves_option
+from app_pages.lib.charts import bars_option, curves_option
 from app_pages.lib.common import show_error, store
+from app_pages.lib.echarts import show
 from app_pages.lib.tables import share_column
 from core import launcher
 from core.runfolder import status as runstatus
@@ -38,8 +39,7 @@ def charts(found: list, empty: str, x: str = "step") -> None:
         st.caption(empty)
     columns = st.columns(2)
     for i, (title, part) in enumerate(found):
-        columns[i % 2].echarts_chart(curves_option(part, x, {}, title), key=f"curve_{title}", height=HEIGHT,
-                                     renderer=RENDERER)
+        show(columns[i % 2], curves_option(part, x, {}, title), key=f"curve_{title}")
 
 
 def actions(index: Store, view: runview.RunOverview) -> None:
@@ -62,8 +62,7 @@ def results(index: Store, run_id: str) -> None:
     st.dataframe(runview.results_table(index, run_id), hide_index=True)
     per_make = runview.per_make(index, run_id)
     if not per_make.empty:
-        st.echarts_chart(bars_option(per_make.sort_values("make"), "make", "accuracy", "Accuracy per make"),
-                         key="per_make_bars", height=HEIGHT + 20, renderer=RENDERER)
+        show(st, bars_option(per_make.sort_values("make"), "make", "accuracy", "Accuracy per make"), "per_make_bars")
         st.dataframe(per_make, hide_index=True, column_config={"accuracy": share_column("accuracy")})
 
 

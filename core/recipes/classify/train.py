@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,11 @@ from core.recipes.common.data import build_eval_loader, build_transform, model_d
 from core.recipes.common.device import resolve_amp, resolve_device, resolve_workers
 from core.recipes.common.losses import inverse_frequency_weights
 from core.recipes.common.optim import LrSchedule, build_optimizer
+from core.recipes.common.progress import Progress, load_training_state, training_state
 from core.recipes.config import to_dict
 from core.recipes.registry import RunContext
 
-__all__ = ["Prepared", "Progress", "prepare", "resolve_workers", "train"]
+__all__ = ["Prepared", "prepare", "resolve_workers", "train"]
 from core.tracking import Run
 
 
@@ -44,25 +45,6 @@ class Prepared:
     data: ClassificationData
     model: Classifier
     device: torch.device
-
-
-@dataclass
-class Progress:
-    """Early-stopping bookkeeping, saved in last.pt."""
-
-    epoch: int = 0  # last completed epoch
-    best_top1: float = -1.0
-    best_epoch: int = 0
-    bad_epochs: int = 0  # epochs since val top-1 last improved
-
-    def update(self, epoch: int, val_top1: float) -> bool:
-        """Record a finished epoch; True when its val top-1 is the best so far."""
-        self.epoch = epoch
-        if val_top1 > self.best_top1:
-            self.best_top1, self.best_epoch, self.bad_epochs = val_top1, epoch, 0
-            return True
-        self.bad_epochs += 1
-        return False
 
 
 # -- inputs -------------------------------------------------------------------------------------------
@@ -266,12 +248,7 @@ def save_checkpoints(
     }
     if improved:
         ckpt.save_checkpoint(folder / ckpt.BEST, ckpt.make_checkpoint(**common))
-    training = {
-        "optimizer": engine.optimizer.state_dict(),
-        "scaler": engine.scaler.state_dict(),
-        "schedule": engine.schedule.state_dict(),
-        "progress": asdict(progress),
-    }
+    training = training_state(engine, progress)
     ckpt.save_checkpoint(folder / ckpt.LAST, ckpt.make_checkpoint(**common, training_state=training))
 
 
@@ -280,15 +257,7 @@ def restore(engine: Engine, path: Path, run: Run, data: ClassificationData) -> P
     saved = ckpt.read_checkpoint(path)
     if saved["classes"] != data.classes or saved["class_to_make"] != data.class_to_make:
         raise ckpt.CheckpointError(f"the classes of the dataset changed since {path} was written; cannot resume")
-    engine.raw_model.load_state_dict(saved["model"])
-    training = saved["training"]
-    engine.optimizer.load_state_dict(training["optimizer"])
-    engine.scaler.load_state_dict(training["scaler"])
-    engine.schedule.load_state_dict(training["schedule"])
-    progress = Progress(**training["progress"])
-    if last_logged_step(run.dir, "val/top1") < progress.epoch:
-        run.log(saved["metrics"], step=progress.epoch)
-    return progress
+    return load_training_state(engine, saved, run, logged="val/top1")
 
 
 # -- the end ------------------------------------------------------------------------------------------

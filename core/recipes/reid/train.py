@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from core.recipes.common.data import build_eval_loader, build_transform, model_d
 from core.recipes.common.device import resolve_amp, resolve_device, resolve_workers
 from core.recipes.common.loop import Engine
 from core.recipes.common.optim import LrSchedule, build_optimizer
+from core.recipes.common.progress import Progress, load_training_state, training_state
 from core.recipes.config import to_dict
 from core.recipes.registry import RunContext
 from core.recipes.reid import checkpoint as ckpt
@@ -46,25 +47,6 @@ class Prepared:
     data: ClassificationData
     model: Embedder
     device: torch.device
-
-
-@dataclass
-class Progress:
-    """Early-stopping bookkeeping on val mAP, saved in last.pt."""
-
-    epoch: int = 0  # last completed epoch
-    best_map: float = -1.0
-    best_epoch: int = 0
-    bad_epochs: int = 0  # epochs since val mAP last improved
-
-    def update(self, epoch: int, val_map: float) -> bool:
-        """Record a finished epoch; True when its val mAP is the best so far."""
-        self.epoch = epoch
-        if val_map > self.best_map:
-            self.best_map, self.best_epoch, self.bad_epochs = val_map, epoch, 0
-            return True
-        self.bad_epochs += 1
-        return False
 
 
 # -- inputs -------------------------------------------------------------------------------------------
@@ -217,14 +199,7 @@ def save_checkpoints(folder: Path, cfg: ReidConfig, data: ClassificationData, en
                               "metrics": metrics, "model": engine.raw_model}  # fmt: skip
     if improved:
         save_checkpoint(folder / BEST, ckpt.make_checkpoint(**common))
-    training = {
-        "optimizer": engine.optimizer.state_dict(),
-        "scaler": engine.scaler.state_dict(),
-        "schedule": engine.schedule.state_dict(),
-        "criterion": {k: v.detach().cpu() for k, v in engine.criterion.state_dict().items()},
-        "progress": asdict(progress),
-    }
-    save_checkpoint(folder / LAST, ckpt.make_checkpoint(**common, training_state=training))
+    save_checkpoint(folder / LAST, ckpt.make_checkpoint(**common, training_state=training_state(engine, progress)))
 
 
 def restore(engine: Engine, path: Path, run: Run, data: ClassificationData) -> Progress:
@@ -232,16 +207,7 @@ def restore(engine: Engine, path: Path, run: Run, data: ClassificationData) -> P
     saved = ckpt.read_checkpoint(path)
     if saved["identities"] != data.classes:
         raise CheckpointError(f"the identities of the dataset changed since {path} was written; cannot resume")
-    engine.raw_model.load_state_dict(saved["model"])
-    training = saved["training"]
-    engine.criterion.load_state_dict(training["criterion"])
-    engine.optimizer.load_state_dict(training["optimizer"])
-    engine.scaler.load_state_dict(training["scaler"])
-    engine.schedule.load_state_dict(training["schedule"])
-    progress = Progress(**training["progress"])
-    if last_logged_step(run.dir, "val/mAP") < progress.epoch:
-        run.log(saved["metrics"], step=progress.epoch)
-    return progress
+    return load_training_state(engine, saved, run, logged="val/mAP")
 
 
 # -- the end ------------------------------------------------------------------------------------------
