@@ -1,5 +1,6 @@
 """Writing a built-in, generated image set: into a temporary sibling folder, then renamed into place, so a set
-is either complete (its manifest written last) or absent; and finding or generating it on first use."""
+is either complete (its manifest written last) or absent; and finding or generating it on first use
+(``GeneratedSet``: where it lives, and its loader for the dataset registry)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from core.datasets.registry import DatasetError
+from core.datasets.image_folder import load_image_folder
+from core.datasets.registry import ClassificationData, DatasetError, SplitOptions, default_data_dir
 
 MANIFEST = "manifest.json"
 
@@ -70,6 +73,29 @@ def ensure_at(folder: Path, generator: str, generate: Callable[[Path], Path]) ->
             f"{folder} exists but has no {MANIFEST}, so it is not a complete {generator} set; delete it to regenerate"
         )
     return generate(folder)
+
+
+@dataclass(frozen=True)
+class GeneratedSet:
+    """A built-in set drawn by code (``generate(folder)`` writes it), generated on first use and read as an image
+    folder. It ships its own train/val/test folders, so a run's seed and split fractions do not change it."""
+
+    name: str  # the dataset's name, as registered
+    folder_name: str  # its folder under the data folder (with the drawing's version: a new drawing, a new folder)
+    generate: Callable[[Path], Path]
+
+    def ensure(self, data_dir: str | os.PathLike[str] | None = None) -> Path:
+        """The set's folder under ``data_dir`` (default ``default_data_dir()``), generated if missing."""
+        return self.ensure_at(Path(data_dir or default_data_dir()).expanduser().resolve() / self.folder_name)
+
+    def ensure_at(self, folder: Path) -> Path:
+        return ensure_at(folder, self.name, self.generate)
+
+    def load(self, root: str | os.PathLike[str] | None, options: SplitOptions) -> ClassificationData:
+        """The registry's loader: the set at ``root`` if given (generated there if missing), else under
+        ``options.data_dir``."""
+        folder = self.ensure_at(Path(root).expanduser().resolve()) if root else self.ensure(options.data_dir)
+        return load_image_folder(folder, options)
 
 
 def split_counts(totals: Iterable[int], fractions: dict[str, float], minimum: int = 1) -> list[dict[str, int]]:

@@ -15,14 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.datasets.generated import MANIFEST, ensure_at, split_counts, write_image_set
-from core.datasets.image_folder import load_image_folder
+from core.datasets.generated import MANIFEST, GeneratedSet, split_counts, write_image_set
 from core.datasets.registry import (
-    ClassificationData,
     DatasetEntry,
     DatasetError,
-    SplitOptions,
-    default_data_dir,
     register_dataset,
 )
 from core.datasets.synthetic_cars_draw import FAMILIES, VARIANTS, render_image
@@ -97,23 +93,12 @@ def _manifest(seed: int, names: list[tuple[str, str]], counts: list[dict[str, in
     return {"generator": "synthetic-cars", "version": VERSION, "seed": seed, "classes": classes}
 
 
+SET = GeneratedSet("synthetic-cars", FOLDER_NAME, lambda out: generate_synthetic_cars(out))
+
+
 def ensure_synthetic_cars(data_dir: str | os.PathLike[str] | None = None) -> Path:
     """The synthetic-cars folder under `data_dir` (default `default_data_dir()`), generated if missing."""
-    folder = Path(data_dir or default_data_dir()).expanduser().resolve() / FOLDER_NAME
-    return _ensure_at(folder)
-
-
-def _ensure_at(folder: Path) -> Path:
-    return ensure_at(folder, "synthetic-cars", lambda out: generate_synthetic_cars(out))
-
-
-def load_synthetic_cars(root: str | os.PathLike[str] | None, options: SplitOptions) -> ClassificationData:
-    """Load synthetic-cars from `root` if given (generated there if missing), else from under `options.data_dir`.
-
-    The set ships its own train/val/test folders, so the seed and the fractions do not change it.
-    """
-    folder = _ensure_at(Path(root).expanduser().resolve()) if root else ensure_synthetic_cars(options.data_dir)
-    return load_image_folder(folder, options)
+    return SET.ensure(data_dir)
 
 
 register_dataset(
@@ -124,6 +109,6 @@ register_dataset(
             "96x96 px, about 2,500 train / 540 val / 540 test images, imbalanced; generated on first use"
         ),
         needs_root=False,
-        loader=load_synthetic_cars,
+        loader=SET.load,
     )
 )

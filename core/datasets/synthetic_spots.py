@@ -19,14 +19,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.datasets.generated import MANIFEST, ensure_at, split_counts, write_image_set
-from core.datasets.image_folder import load_image_folder
+from core.datasets.generated import MANIFEST, GeneratedSet, split_counts, write_image_set
 from core.datasets.registry import (
-    ClassificationData,
     DatasetEntry,
     DatasetError,
-    SplitOptions,
-    default_data_dir,
     register_dataset,
 )
 from core.datasets.synthetic_spots_draw import SPECIES, draw_texture, make_coat, render_image
@@ -102,22 +98,12 @@ def _images(seed: int, names: list[str], counts: list[dict[str, int]], size: int
                 yield f"{split}/{name}/{n:04d}.png", render_image(seed, coat, flank, index, split, n, size)
 
 
+SET = GeneratedSet("synthetic-spots", FOLDER_NAME, lambda out: generate_synthetic_spots(out))
+
+
 def ensure_synthetic_spots(data_dir: str | os.PathLike[str] | None = None) -> Path:
     """The synthetic-spots folder under `data_dir` (default `default_data_dir()`), generated if missing."""
-    return _ensure_at(Path(data_dir or default_data_dir()).expanduser().resolve() / FOLDER_NAME)
-
-
-def _ensure_at(folder: Path) -> Path:
-    return ensure_at(folder, "synthetic-spots", lambda out: generate_synthetic_spots(out))
-
-
-def load_synthetic_spots(root: str | os.PathLike[str] | None, options: SplitOptions) -> ClassificationData:
-    """Load synthetic-spots from `root` if given (generated there if missing), else from under `options.data_dir`.
-
-    The set ships its own train/val/test folders, so the seed and the fractions do not change it.
-    """
-    folder = _ensure_at(Path(root).expanduser().resolve()) if root else ensure_synthetic_spots(options.data_dir)
-    return load_image_folder(folder, options)
+    return SET.ensure(data_dir)
 
 
 register_dataset(
@@ -129,6 +115,6 @@ register_dataset(
             "300 test images; generated on first use"
         ),
         needs_root=False,
-        loader=load_synthetic_spots,
+        loader=SET.load,
     )
 )
