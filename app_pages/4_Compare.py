@@ -45,6 +45,8 @@ charts = compare.charts(index, run_ids, metrics, smoothing=smoothing, x_axis=x_a
 for i, (metric, part) in enumerate(charts.items()):
     option = bands_option(part, metric, labels) if by_group else curves_option(part, x_axis, labels, metric, log_y)
     show(chart_cols[i % 2], option, key=f"{'band' if by_group else 'curve'}_{metric}")
+if log_y and not by_group and (hidden := compare.hidden_on_log(charts)):
+    st.caption("On the log scale, values at or below zero are left out of: " + ", ".join(hidden))
 
 st.subheader("Summary")
 semantics = verdicts.semantics_of(index, run_ids, metrics)

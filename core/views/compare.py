@@ -55,6 +55,11 @@ def charts(store: Store, run_ids: list[str], metrics: list[str], *, smoothing: f
     return out
 
 
+def hidden_on_log(charts: dict[str, pd.DataFrame]) -> list[str]:
+    """The metrics whose lines have values a log scale cannot draw (zero or below): those points are left out."""
+    return [metric for metric, part in charts.items() if "value" in part and (part["value"] <= 0).any()]
+
+
 def run_lines(points: pd.DataFrame, smoothing: float, x_axis: str) -> pd.DataFrame:
     """One metric's points (run_id, step, value, time) as lines: ``series`` is the run, values are smoothed per
     run (the raw value kept in ``raw``), and on a time axis, time counts from each run's first point."""

@@ -54,6 +54,12 @@ def test_lines_are_smoothed_and_timed_per_run() -> None:
     assert raw["value"].tolist() == [0.0, 100.0, 10.0, 100.0] and raw["time"].tolist() == [1000, 2000, 1010, 2030]
 
 
+def test_a_log_scale_names_the_metrics_it_cannot_draw_whole() -> None:
+    lines = {"val/loss": pd.DataFrame({"value": [2.0, 0.5]}), "train/margin": pd.DataFrame({"value": [0.3, -0.1]}),
+             "val/zero": pd.DataFrame({"value": [0.0, 1.0]})}  # fmt: skip
+    assert compare.hidden_on_log(lines) == ["train/margin", "val/zero"]
+
+
 def test_bands_only_for_seeds_of_one_config(store: Store, runs_root: Path) -> None:
     seeds = [_run(runs_root, {"val/top1": [0.2 + s / 5, 0.4 + s / 5]}, group="g", config={"lr": 1, "seed": s})
              for s in range(2)]  # fmt: skip
