@@ -1,7 +1,8 @@
 """The classify recipe's program: check the inputs, train epoch by epoch, then evaluate the best checkpoint.
 
 Reads top to bottom like nanoGPT's train.py: ``prepare`` (dataset and model, before any run folder
-exists), ``build_engine``, the epoch loop in ``train`` (log, checkpoint, early stop), ``final_evaluation``.
+exists), ``build_engine``, ``train`` (one epoch is ``run_epoch``; the loop that logs, checkpoints and stops
+early is the recipes' shared ``run_epochs``), ``final_evaluation``.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from core.recipes.classify.evaluate import final_split, result_tables, split_met
 from core.recipes.classify.loop import Engine, evaluate, train_one_epoch
 from core.recipes.classify.losses import ClassificationLoss, HierarchicalLoss
 from core.recipes.classify.model import Classifier, build_model
-from core.recipes.common.backbone import count_parameters, set_frozen_for_epoch
+from core.recipes.common.backbone import count_parameters
 from core.recipes.common.checkpoint import last_logged_step
 from core.recipes.common.data import build_eval_loader, build_transform, model_data_config, seed_epoch
 from core.recipes.common.device import resolve_amp, resolve_device, resolve_workers
 from core.recipes.common.losses import inverse_frequency_weights
 from core.recipes.common.optim import LrSchedule, build_optimizer
-from core.recipes.common.progress import Progress, load_training_state, training_state
+from core.recipes.common.progress import Progress, load_training_state, run_epochs, training_state
 from core.recipes.config import to_dict
 from core.recipes.registry import RunContext
 
@@ -177,18 +178,11 @@ def train(cfg: ClassifyConfig, run: Run, ctx: RunContext) -> None:
         progress = Progress()
         log_run_facts(run, prep, engine)
     folder = run.dir / runfolder.CHECKPOINTS_DIR
-    for epoch in range(progress.epoch + 1, cfg.epochs + 1):
-        set_frozen_for_epoch(engine.raw_model, cfg.freeze, cfg.unfreeze_epoch, epoch, ctx.echo)
-        metrics = run_epoch(engine, loaders, cfg, prep.data, epoch)
-        improved = progress.update(epoch, metrics["val/top1"])
-        save_checkpoints(folder, cfg, prep.data, engine, progress, metrics, improved)
-        run.log(metrics, step=epoch)  # after the checkpoint: a resume never logs an epoch twice
-        run.sync()
-        run.set_progress(epoch, cfg.epochs)
-        ctx.echo(format_epoch(epoch, cfg.epochs, metrics))
-        if cfg.early_stop_patience and progress.bad_epochs >= cfg.early_stop_patience:
-            ctx.echo(f"early stop: val top-1 has not improved for {progress.bad_epochs} epochs")
-            break
+    run_epochs(cfg, run, ctx, engine, progress, score="val/top1",
+               one_epoch=lambda epoch: run_epoch(engine, loaders, cfg, prep.data, epoch),
+               save=lambda metrics, improved: save_checkpoints(folder, cfg, prep.data, engine, progress, metrics,
+                                                               improved),
+               describe=format_epoch)  # fmt: skip
     final_evaluation(engine, cfg, prep, run, progress, ctx)
 
 

@@ -1,14 +1,19 @@
-"""Where a run stands between epochs, shared by the recipes: the early-stopping bookkeeping on the recipe's
-validation score (val top-1 for classify, val mAP for reid; higher is better), and the training state that
-``last.pt`` holds so that a stopped run resumes where it was."""
+"""Where a run stands between epochs, shared by the recipes: the epoch loop (train, validate, checkpoint, log,
+stop early), the early-stopping bookkeeping on the recipe's validation score (val top-1 for classify, val mAP
+for reid; higher is better), and the training state that ``last.pt`` holds so that a stopped run resumes where
+it was."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from core.recipes.common.backbone import set_frozen_for_epoch
 from core.recipes.common.checkpoint import last_logged_step
 from core.recipes.common.loop import Engine
+from core.recipes.registry import RunContext
 from core.tracking import Run
 
 LEGACY_BEST = ("best_top1", "best_map")  # the best score's name in last.pt files written before this class
@@ -63,3 +68,25 @@ def load_training_state(engine: Engine, saved: dict[str, Any], run: Run, logged:
     if last_logged_step(run.dir, logged) < progress.epoch:
         run.log(saved["metrics"], step=progress.epoch)
     return progress
+
+
+def run_epochs(cfg: Any, run: Run, ctx: RunContext, engine: Engine, progress: Progress, *, score: str,
+               one_epoch: Callable[[int], dict[str, float]], save: Callable[[dict[str, float], bool], None],
+               describe: Callable[[int, int, dict[str, float]], str]) -> None:  # fmt: skip
+    """Epochs after ``progress.epoch`` up to ``cfg.epochs``: unfreeze on schedule, ``one_epoch`` (its metrics),
+    keep the best ``score`` (a NaN counts as no improvement), ``save`` the checkpoints, then log (after the
+    checkpoint: a resume never logs an epoch twice), and stop after ``cfg.early_stop_patience`` epochs without
+    a better score."""
+    for epoch in range(progress.epoch + 1, cfg.epochs + 1):
+        set_frozen_for_epoch(engine.raw_model, cfg.freeze, cfg.unfreeze_epoch, epoch, ctx.echo)
+        metrics = one_epoch(epoch)
+        value = metrics[score]
+        improved = progress.update(epoch, value if math.isfinite(value) else -1.0)
+        save(metrics, improved)
+        run.log(metrics, step=epoch)
+        run.sync()
+        run.set_progress(epoch, cfg.epochs)
+        ctx.echo(describe(epoch, cfg.epochs, metrics))
+        if cfg.early_stop_patience and progress.bad_epochs >= cfg.early_stop_patience:
+            ctx.echo(f"early stop: {score} has not improved for {progress.bad_epochs} epochs")
+            return

@@ -1,7 +1,8 @@
 """The reid recipe's program: check the inputs, train epoch by epoch, then evaluate the best checkpoint.
 
 Reads top to bottom like nanoGPT's train.py: ``prepare`` (dataset and model, before any run folder exists),
-``build_engine``, the epoch loop in ``train`` (val retrieval metrics, checkpoints, early stop), and
+``build_engine``, ``train`` (``run_epoch`` trains and ranks val; the shared ``run_epochs`` checkpoints, logs
+and stops early), and
 ``final_evaluation`` (the test split plain and with each inference refinement, tables and embeddings).
 """
 
@@ -19,13 +20,13 @@ from torch.utils.data import DataLoader
 
 from core import runfolder
 from core.datasets import ClassificationData, DatasetError, load_dataset
-from core.recipes.common.backbone import count_parameters, set_frozen_for_epoch
+from core.recipes.common.backbone import count_parameters
 from core.recipes.common.checkpoint import BEST, LAST, CheckpointError, last_logged_step, save_checkpoint
 from core.recipes.common.data import build_eval_loader, build_transform, model_data_config, seed_epoch
 from core.recipes.common.device import resolve_amp, resolve_device, resolve_workers
 from core.recipes.common.loop import Engine
 from core.recipes.common.optim import LrSchedule, build_optimizer
-from core.recipes.common.progress import Progress, load_training_state, training_state
+from core.recipes.common.progress import Progress, load_training_state, run_epochs, training_state
 from core.recipes.config import to_dict
 from core.recipes.registry import RunContext
 from core.recipes.reid import checkpoint as ckpt
@@ -134,18 +135,11 @@ def train(cfg: ReidConfig, run: Run, ctx: RunContext) -> None:
         progress = Progress()
         log_run_facts(run, prep)
     folder = run.dir / runfolder.CHECKPOINTS_DIR
-    for epoch in range(progress.epoch + 1, cfg.epochs + 1):
-        set_frozen_for_epoch(engine.raw_model, cfg.freeze, cfg.unfreeze_epoch, epoch, ctx.echo)
-        metrics = run_epoch(engine, loaders, cfg, prep.data, epoch)
-        improved = progress.update(epoch, _finite(metrics["val/mAP"]))
-        save_checkpoints(folder, cfg, prep.data, engine, progress, metrics, improved)
-        run.log(metrics, step=epoch)  # after the checkpoint: a resume never logs an epoch twice
-        run.sync()
-        run.set_progress(epoch, cfg.epochs)
-        ctx.echo(format_epoch(epoch, cfg.epochs, metrics))
-        if cfg.early_stop_patience and progress.bad_epochs >= cfg.early_stop_patience:
-            ctx.echo(f"early stop: val mAP has not improved for {progress.bad_epochs} epochs")
-            break
+    run_epochs(cfg, run, ctx, engine, progress, score="val/mAP",
+               one_epoch=lambda epoch: run_epoch(engine, loaders, cfg, prep.data, epoch),
+               save=lambda metrics, improved: save_checkpoints(folder, cfg, prep.data, engine, progress, metrics,
+                                                               improved),
+               describe=format_epoch)  # fmt: skip
     final_evaluation(engine, cfg, prep, run, progress, ctx)
 
 
