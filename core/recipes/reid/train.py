@@ -2,8 +2,8 @@
 
 Reads top to bottom like nanoGPT's train.py: ``prepare`` (dataset and model, before any run folder exists),
 ``build_engine``, ``train`` (``run_epoch`` trains and ranks val; the shared ``run_epochs`` checkpoints, logs
-and stops early), and
-``final_evaluation`` (the test split plain and with each inference refinement, tables and embeddings).
+and stops early), and ``final_evaluation`` (the test split plain and with each inference refinement, tables
+and embeddings).
 """
 
 from __future__ import annotations
