@@ -39,6 +39,8 @@ def test_integer_steps_get_whole_ticks_and_other_axes_do_not() -> None:
     minutes = _points(a=[1.0, 2.0]).rename(columns={"step": "minutes"})
     minutes["minutes"] = [0.0, 0.5]
     assert "minInterval" not in curves_option(minutes, "minutes", {}, "cpu")["xAxis"]
+    seconds = minutes.rename(columns={"minutes": "time"})
+    assert curves_option(seconds, "time", {}, "loss")["xAxis"]["name"] == "seconds since the run's first point"
 
 
 def test_missing_values_are_gaps_and_whole_numbers_are_ints() -> None:

@@ -13,6 +13,7 @@ import pandas as pd
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")
 HEIGHT = 340  # pixels, every chart of these pages
+AXIS_NAMES = {"time": "seconds since the run's first point"}  # an x column's name on its axis, where not plain
 RENDERER = "svg"  # real DOM nodes: the titles and ticks can be read (and tested); fast at our <= 1,000 points
 
 
@@ -55,7 +56,7 @@ def line(data: list[list[Any]], name: str, color: str, *, width: float = 2, opac
 
 def x_axis(x: str, values: pd.Series) -> dict[str, Any]:
     """A value axis named ``x``, from the first value to the last; integer steps ticked as whole numbers."""
-    axis = {"type": "value", "name": x, "nameLocation": "middle", "nameGap": 28, "scale": True}
+    axis = {"type": "value", "name": AXIS_NAMES.get(x, x), "nameLocation": "middle", "nameGap": 28, "scale": True}
     return {**axis, **(step_axis(values) if x == "step" else {})}
 
 
