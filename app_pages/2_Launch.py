@@ -21,7 +21,7 @@ head = st.columns([1, 2])
 recipe = head[0].selectbox("Recipe", [r.name for r in list_recipes()], key=launchform.RECIPE,
                            help=launchform.recipe_help())
 form = launchform.FormState(st.session_state, recipe, index)
-clone_labels = launchform.clone_choices(index, recipe)
+clone_labels = launchform.clone_choices(index, recipe, keep=st.session_state.get(launchform.CLONE))
 head[1].selectbox("Clone from a run", list(clone_labels), format_func=clone_labels.get, key=launchform.CLONE,
                   on_change=form.load_clone)
 form.follow_recipe()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -260,6 +261,20 @@ def run_table(store: Store, run_id: str, name: str) -> list[dict[str, Any]]:
 def table_names(store: Store, run_id: str) -> list[str]:
     sql = "SELECT DISTINCT t.name FROM table_rows t JOIN runs r ON r.key = t.run_key WHERE r.id = ? ORDER BY 1"
     return [row[0] for row in store.rows(sql, [run_id])]
+
+
+def newest_runs(store: Store, keep: Sequence[str] = (), limit: int = 500,
+                recipe: list[str] | None = None) -> pd.DataFrame:  # fmt: skip
+    """A picker's runs: the newest ``limit`` (of ``recipe``), and first those of ``keep`` that are not among them,
+    so that thousands of runs are not sent to the browser and a run already chosen is never dropped. Columns
+    id, name, group, status."""
+    columns = ["id", "name", "group", "status"]
+    frame, _ = find_runs(store, metrics=[], recipe=recipe, limit=limit)
+    offered = set(frame["id"])
+    older = runs_meta(store, [r for r in dict.fromkeys(keep) if r and r not in offered])
+    if recipe is not None:
+        older = older[older["recipe"].isin(recipe)]
+    return pd.concat([older[columns], frame[columns]], ignore_index=True) if len(older) else frame[columns]
 
 
 def runs_meta(store: Store, run_ids: list[str]) -> pd.DataFrame:

@@ -161,9 +161,10 @@ def recipe_help() -> str:
     return "; ".join(f"{r.name}: {r.description}" for r in list_recipes())
 
 
-def clone_choices(store: Store, recipe: str, limit: int = 200) -> dict[str, str]:
-    """The runs of ``recipe`` the form can start from, newest first: id -> label; "" stands for the defaults."""
-    clones, _ = queries.find_runs(store, metrics=[], recipe=[recipe], limit=limit)
+def clone_choices(store: Store, recipe: str, keep: str | None = None, limit: int = 200) -> dict[str, str]:
+    """The runs of ``recipe`` the form can start from, newest first, and ``keep`` (the run being cloned, however
+    old): id -> label; "" stands for the defaults."""
+    clones = queries.newest_runs(store, [keep] if keep else [], limit, recipe=[recipe])
     return {"": "— defaults —", **{r: f"{n} ({r[-6:]}, {s})" for r, n, s in
                                   zip(clones["id"], clones["name"], clones["status"])}}
 

@@ -29,11 +29,7 @@ RECENT_RUNS = 500  # runs the picker offers besides those already chosen: a grou
 def run_choices(store: Store, keep: Sequence[str] = (), limit: int = RECENT_RUNS) -> tuple[list[str], dict[str, str]]:
     """The newest ``limit`` run ids and those of ``keep`` (chosen already), and how the picker shows each:
     'name · group · id tail'. A folder of thousands of runs is not sent to the browser whole."""
-    frame, _ = queries.find_runs(store, metrics=[], limit=limit)
-    offered = set(frame["id"])
-    missing = [r for r in keep if r not in offered]
-    if missing:
-        frame = pd.concat([queries.runs_meta(store, missing)[["id", "name", "group"]], frame[["id", "name", "group"]]])
+    frame = queries.newest_runs(store, keep, limit)
     labels = {r: f"{n} · {g or 'no group'} · {r[-6:]}" for r, n, g in zip(frame["id"], frame["name"], frame["group"])}
     return list(labels), labels
 

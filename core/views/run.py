@@ -92,10 +92,8 @@ def run_choices(store: Store, current: str | None, limit: int = 200) -> tuple[li
 
     No status in the label: the live header refreshes it, the picker is drawn once per page run.
     """
-    recent, _ = queries.find_runs(store, metrics=[], limit=limit)
-    labels = dict(zip(recent["id"], recent["name"] + " · " + recent["id"].str[-6:]))
-    if current is not None and current not in labels and exists(store, current):
-        labels = {current: f"{queries.runs_meta(store, [current])['name'].iloc[0]} · {current[-6:]}", **labels}
+    runs = queries.newest_runs(store, [current] if current else [], limit)
+    labels = dict(zip(runs["id"], runs["name"] + " · " + runs["id"].str[-6:]))
     return list(labels), labels
 
 

@@ -59,6 +59,15 @@ def test_a_clone_fills_the_fields_with_its_config_and_is_the_base(store: Store, 
     store.sync()
     assert launchform.clone_choices(store, "classify") == {"": "— defaults —",
                                                            run.id: f"earlier ({run.id[-6:]}, succeeded)"}
+    with tracking.start(name="newer", recipe="classify", runs_dir=runs_root) as newer:
+        pass
+    with tracking.start(name="other recipe", recipe="reid", runs_dir=runs_root) as other:
+        pass
+    store.sync()
+    assert list(launchform.clone_choices(store, "classify", limit=1)) == ["", newer.id]
+    kept = launchform.clone_choices(store, "classify", keep=run.id, limit=1)  # the Run page's Clone of an old run
+    assert list(kept) == ["", run.id, newer.id]
+    assert other.id not in launchform.clone_choices(store, "classify", keep=other.id, limit=1)
     form = _form(store)
     form.state[launchform.CLONE] = run.id
     form.load_clone()
