@@ -14,8 +14,8 @@ import pandas as pd
 
 from core import runfolder
 from core.evaluation import diagnostics
+from core.evaluation.semantics import RESOURCE_PREFIX as SYSTEM  # the training process's metrics, drawn apart
 from core.evaluation.semantics import SHARE_WORDS, name_words
-from core.recipes.system_metrics import PREFIX as SYSTEM  # metrics of the training process, drawn on their own
 from core.runfolder import status as runstatus
 from core.store import Store, queries
 from core.views import verdicts
