@@ -12,7 +12,7 @@ import time
 
 AHEAD = ("scipy.stats",)  # modules a page imports on first use, slow to import
 DELAY_S = 4.0  # after the first page has been drawn; a page that needs them sooner imports them itself
-DELAY_ENV = "EXPLORER_WARMUP_DELAY_S"  # overrides DELAY_S (the test sets 0)
+DELAY_ENV = "EXPLORER_WARMUP_DELAY_S"  # overrides DELAY_S (its test sets a shorter one)
 _started = threading.Event()
 
 
