@@ -3,7 +3,9 @@ embedder; each shows its error and returns None when the run cannot be read."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -16,6 +18,8 @@ from core.recipes.reid import predict
 from core.views import gallery as galleryview
 from core.views.gallery import Gallery, GalleryError, Ranking
 from core.views.gallery_rankings import Rankings
+
+T = TypeVar("T")
 
 
 def _version(root: Path, run_id: str) -> int:
@@ -44,22 +48,24 @@ def _map(root: str, run_id: str, version: int) -> go.Figure:
     return map_figure(galleryview.load_map(Path(root) / run_id))  # built once: thousands of points take a while
 
 
-def map_of(root: Path, run_id: str) -> go.Figure | None:
-    """The run's embedding map; None (with the message shown) when it cannot be made."""
+def _shown(load: Callable[[str, str, int], T], error: type[Exception], root: Path, run_id: str) -> T | None:
+    """``load`` of the run (a cached loader, keyed by the embeddings' version); None, with the message shown,
+    when it raises ``error`` (the run cannot be read)."""
     try:
-        return _map(str(root), run_id, _version(root, run_id))
-    except GalleryError as exc:
+        return load(str(root), run_id, _version(root, run_id))
+    except error as exc:
         st.error(str(exc))
         return None
+
+
+def map_of(root: Path, run_id: str) -> go.Figure | None:
+    """The run's embedding map; None (with the message shown) when it cannot be made."""
+    return _shown(_map, GalleryError, root, run_id)
 
 
 def gallery_of(root: Path, run_id: str) -> Gallery | None:
     """The run's gallery; None (with the message shown) when it cannot be read."""
-    try:
-        return _gallery(str(root), run_id, _version(root, run_id))
-    except GalleryError as exc:
-        st.error(str(exc))
-        return None
+    return _shown(_gallery, GalleryError, root, run_id)
 
 
 def ranking_of(root: Path, run_id: str, on: dict[str, bool]) -> Ranking:
@@ -70,11 +76,8 @@ def ranking_of(root: Path, run_id: str, on: dict[str, bool]) -> Ranking:
 
 
 def model_of(root: Path, run_id: str) -> predict.EmbedderHandle | None:
-    try:
-        return _model(str(root), run_id, _version(root, run_id))
-    except PredictError as exc:
-        st.error(str(exc))
-        return None
+    """The run's embedder; None (with the message shown) when its checkpoint cannot be loaded."""
+    return _shown(_model, PredictError, root, run_id)
 
 
 def read_query_image(gallery: Gallery, query: int | None, upload: UploadedFile | None) -> Image.Image | None:
